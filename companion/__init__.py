@@ -1,0 +1,38 @@
+"""Companion package of *Generative Foundations*.
+
+The book's chapters import from here; so can any script or notebook::
+
+    import companion
+    dev = companion.setup(seed=0)   # seeds everything, registers the plotly look, picks a device
+
+Modules (one per chapter topic): :mod:`companion.figures` (the dual-mode interactive figure),
+:mod:`companion.theme` (plotly template and renderer), :mod:`companion.device` (device choice and
+seeding), :mod:`companion.progress` (progress bars), :mod:`companion.information` and
+:mod:`companion.divergences`; :mod:`companion.explore` holds each chapter's interactive figures.
+"""
+
+from __future__ import annotations
+
+from .device import default_device, resolve_device, seed_everything
+
+__version__ = "0.1.0"
+
+__all__ = ["setup", "default_device", "resolve_device", "seed_everything", "__version__"]
+
+
+def setup(seed: int = 0, device=None):
+    """Prepare a chapter or script: seed every RNG, register the book's plotly template and
+    renderer as plotly's defaults, and return the device to compute on.
+
+    Parameters
+    ----------
+    seed
+        Seed for Python, NumPy and PyTorch (see :func:`companion.device.seed_everything`).
+    device
+        ``None`` (CUDA if available, else CPU, overridable by ``GF_DEVICE``), or a device name.
+    """
+    from . import theme
+
+    seed_everything(seed)
+    theme.register(make_default=True)
+    return resolve_device(device)

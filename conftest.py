@@ -1,0 +1,61 @@
+"""Lets nbval execute the book's MyST Markdown chapters.
+
+nbval only reads ``.ipynb`` files. With ``--nbval-lax`` (or ``--nbval``) this hook also collects
+each chapter ``book/**/*.md`` that carries a jupytext header: jupytext converts it to a notebook
+in pytest's temporary folder (never in the repository) and nbval runs that notebook's cells one by
+one, with the kernel started in the chapter's own folder.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from unittest import mock
+
+import pytest
+
+BOOK = Path(__file__).parent / "book"
+_HEADER = re.compile(r"\A---\s*\n.*?^jupytext:", re.S | re.M)
+
+
+def is_notebook_chapter(path: Path) -> bool:
+    """A MyST Markdown file whose front matter declares it a jupytext notebook."""
+    return path.suffix == ".md" and bool(_HEADER.match(path.read_text(encoding="utf-8")))
+
+
+def pytest_collect_file(file_path: Path, parent):
+    opt = parent.config.option
+    if not (getattr(opt, "nbval", False) or getattr(opt, "nbval_lax", False)):
+        return None
+    if BOOK not in file_path.parents or not is_notebook_chapter(file_path):
+        return None
+    return MystChapter.from_parent(parent, path=file_path)
+
+
+def _nbval_file_class():
+    from nbval.plugin import IPyNbFile
+
+    return IPyNbFile
+
+
+class MystChapter(_nbval_file_class()):
+    """nbval's notebook collector, fed by jupytext instead of reading an ``.ipynb``."""
+
+    def collect(self):
+        import jupytext
+        import nbformat
+        import nbval.plugin
+
+        nb = jupytext.read(self.path)
+        tmp = self.config._tmp_path_factory.mktemp("chapters") / (self.path.stem + ".ipynb")
+        nbformat.write(nb, tmp)  # kept for inspection when a cell fails
+        converted = nbformat.read(tmp, as_version=4)
+        # nbval's collect() reads self.path with nbformat.read; hand it the converted notebook.
+        with mock.patch.object(nbval.plugin.nbformat, "read", lambda *a, **k: converted):
+            items = list(super().collect())
+        return items
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    config.addinivalue_line("markers", "nbval: a chapter cell executed by nbval")

@@ -1,0 +1,281 @@
+"""The built website, opened page by page in headless Chromium (Debian's, driven by Playwright).
+
+Run after `make book` (``make site-test`` does both in order). The network is cut off: every
+request that does not go to the local test server is aborted and counted as a failure, so these
+tests also prove that the site works offline. Full-page screenshots go to _build/screenshots/.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parent.parent
+HTML = ROOT / "_build" / "html"
+SHOTS = ROOT / "_build" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-sync",
+]
+SKIP_DIRS = {"_static", "_sources", "_images", "_sphinx_design_static", "_panels_static"}
+
+
+def built_pages() -> list[str]:
+    if not (HTML / "index.html").exists():
+        return []
+    return sorted(
+        str(p.relative_to(HTML))
+        for p in HTML.rglob("*.html")
+        if not (set(p.relative_to(HTML).parts) & SKIP_DIRS)
+    )
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def server():
+    if not (HTML / "index.html").exists():
+        pytest.fail("_build/html/index.html is missing: run `make book` first")
+    handler = functools.partial(_Quiet, directory=str(HTML))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make chromium` installs Debian's package")
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+class PageLog:
+    """Everything that went wrong while a page loaded."""
+
+    def __init__(self, origin: str):
+        self.origin = origin
+        self.problems: list[str] = []
+
+    def attach(self, context, page):
+        def route(r):
+            host = urlparse(r.request.url).netloc
+            if r.request.url.startswith(("data:", "blob:")) or host == urlparse(self.origin).netloc:
+                r.continue_()
+            else:
+                self.problems.append(f"request to the network: {r.request.url}")
+                r.abort()
+
+        context.route("**/*", route)
+        page.on(
+            "console",
+            lambda m: m.type == "error" and self.problems.append(f"console error: {m.text}"),
+        )
+        page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
+        page.on(
+            "requestfailed",
+            lambda r: self.problems.append(f"failed request: {r.url} ({r.failure})"),
+        )
+        page.on(
+            "response",
+            lambda r: r.status >= 400 and self.problems.append(f"HTTP {r.status}: {r.url}"),
+        )
+
+
+def open_page(browser, server, name, *, dark=False):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    log = PageLog(server)
+    log.attach(context, page)
+    if dark:
+        page.add_init_script(
+            "localStorage.setItem('mode', 'dark'); localStorage.setItem('theme', 'dark');"
+        )
+    page.goto(f"{server}/{name}", wait_until="load")
+    # MathJax typesets asynchronously; wait until it has finished (if the page loads it).
+    page.wait_for_function(
+        "!window.MathJax || (MathJax.startup && MathJax.startup.promise !== undefined)",
+        timeout=30_000,
+    )
+    page.evaluate("window.MathJax && MathJax.startup ? MathJax.startup.promise : null")
+    page.wait_for_function(
+        "Array.from(document.querySelectorAll('.gf-figure')).every(d => d.dataset.gfReady)",
+        timeout=30_000,
+    )
+    return context, page, log
+
+
+@pytest.mark.parametrize("name", built_pages() or ["index.html"])
+def test_page_renders_offline(browser, server, name):
+    context, page, log = open_page(browser, server, name)
+    try:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / (name.replace("/", "__") + ".png")), full_page=True)
+
+        # Maths: nothing left as raw TeX in the visible text (code blocks aside).
+        raw = page.evaluate(
+            """() => {
+              const clone = document.querySelector('main, article, body').cloneNode(true);
+              clone.querySelectorAll('pre, code, script, style, mjx-container, .highlight')
+                   .forEach(n => n.remove());
+              const text = clone.innerText;
+              return ['$$', '\\\\[', '\\\\(', '\\\\begin{', '\\\\frac', '\\\\mathbb']
+                     .filter(s => text.includes(s));
+            }"""
+        )
+        assert raw == [], f"{name}: untypeset TeX left on the page: {raw}"
+        source_math = page.evaluate("document.querySelectorAll('.math, mjx-container').length")
+        typeset = page.evaluate("document.querySelectorAll('mjx-container').length")
+        if source_math:
+            assert typeset > 0, f"{name}: math present but MathJax typeset nothing"
+
+        # Plotly: every figure has drawn an SVG with at least one trace.
+        figs = page.evaluate(
+            """() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(gd => ({
+                 svg: !!gd.querySelector('svg.main-svg'),
+                 traces: gd.querySelectorAll('.trace').length,
+                 width: gd.getBoundingClientRect().width,
+               }))"""
+        )
+        for i, f in enumerate(figs):
+            assert f["svg"] and f["traces"] > 0 and f["width"] > 100, f"{name}: figure {i}: {f}"
+        gf = page.evaluate("document.querySelectorAll('.gf-figure').length")
+        assert gf == len([1 for _ in range(gf)])  # counted below via .js-plotly-plot
+        assert page.evaluate(
+            "Array.from(document.querySelectorAll('.gf-figure'))"
+            ".every(d => d.classList.contains('js-plotly-plot'))"
+        ), f"{name}: an interactive figure did not draw"
+        # No dead ipywidgets areas on the static site.
+        assert page.evaluate("document.querySelectorAll('.jupyter-widgets').length") == 0
+        assert log.problems == [], f"{name}: " + "\n".join(log.problems)
+    finally:
+        context.close()
+
+
+def _figure_state(page, index):
+    return page.evaluate(
+        """(i) => {
+             const gd = document.querySelectorAll('.js-plotly-plot')[i];
+             const title = gd.querySelector('.gtitle');
+             return JSON.stringify({data: gd.data.map(t => [t.x, t.y]),
+                                    title: title ? title.textContent : ''});
+           }""",
+        index,
+    )
+
+
+def _slider_figures(page):
+    return page.evaluate(
+        """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
+                 .map((gd, i) => [i, gd.querySelectorAll('.slider-container').length])
+                 .filter(x => x[1] > 0)"""
+    )
+
+
+@pytest.mark.parametrize("name", built_pages() or ["index.html"])
+def test_sliders_change_the_figure(browser, server, name):
+    context, page, log = open_page(browser, server, name)
+    try:
+        for index, n_sliders in _slider_figures(page):
+            for s in range(n_sliders):
+                before = _figure_state(page, index)
+                # Click the slider's rail one step away from its active step.
+                target = page.evaluate(
+                    """([i, s]) => {
+                         const gd = document.querySelectorAll('.js-plotly-plot')[i];
+                         const opts = gd.layout.sliders[s];
+                         const n = opts.steps.length, a = opts.active || 0;
+                         const next = a + 1 < n ? a + 1 : a - 1;
+                         const rail = gd.querySelectorAll('.slider-container')[s]
+                                        .querySelector('.slider-rail-touch-rect');
+                         const r = rail.getBoundingClientRect();
+                         const pad = 8;  // plotly keeps the grip's half-width at each end
+                         const x = r.left + pad + (r.width - 2 * pad) * next / (n - 1);
+                         rail.scrollIntoView({block: 'center'});
+                         const r2 = rail.getBoundingClientRect();
+                         return {x: r2.left + (x - r.left), y: r2.top + r2.height / 2, next};
+                       }""",
+                    [index, s],
+                )
+                page.mouse.click(target["x"], target["y"])
+                page.wait_for_timeout(150)
+                active = page.evaluate(
+                    "([i, s]) => document.querySelectorAll('.js-plotly-plot')[i]"
+                    ".layout.sliders[s].active",
+                    [index, s],
+                )
+                assert active == target["next"], f"{name}: slider {s} did not move"
+                after = _figure_state(page, index)
+                assert after != before, f"{name}: figure {index} slider {s} changed nothing"
+        assert log.problems == [], f"{name}: " + "\n".join(log.problems)
+    finally:
+        context.close()
+
+
+def test_intro_demo_numbers_match_torch_distributions(browser, server):
+    """The title the website shows for each slider position equals torch.distributions."""
+    import torch
+    from torch.distributions import Normal, kl_divergence
+
+    context, page, log = open_page(browser, server, "book/intro.html")
+    try:
+        spec = json.loads(
+            page.evaluate("document.querySelector('script[id$=\"-spec\"]').textContent")
+        )
+        mus = [float(s["label"]) for s in spec["figure"]["layout"]["sliders"][0]["steps"]]
+        sigmas = [float(s["label"]) for s in spec["figure"]["layout"]["sliders"][1]["steps"]]
+        assert len(spec["frames"]) == len(mus) * len(sigmas)
+        import re
+
+        for k, frame in enumerate(spec["frames"]):
+            mu, sigma = mus[k // len(sigmas)], sigmas[k % len(sigmas)]
+            h, kl = map(float, re.findall(r"= (-?\d+\.\d+) nats", frame["layout"]["title"]["text"]))
+            p = Normal(
+                torch.tensor(mu, dtype=torch.float64), torch.tensor(sigma, dtype=torch.float64)
+            )
+            q = Normal(
+                torch.tensor(0.0, dtype=torch.float64), torch.tensor(1.0, dtype=torch.float64)
+            )
+            assert abs(h - p.entropy().item()) < 1e-6
+            assert abs(kl - kl_divergence(p, q).item()) < 1e-6
+        # And the page shows the title of the slider position it is at.
+        shown = page.evaluate("document.querySelector('.gf-figure .gtitle').textContent")
+        assert "1.418939 nats" in shown and "KL(N(μ, σ²) ‖ N(0, 1)) = 0.000000 nats" in shown
+    finally:
+        context.close()
+
+
+def test_dark_mode_screenshot(browser, server):
+    context, page, log = open_page(browser, server, "book/intro.html", dark=True)
+    try:
+        assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+        colour = page.evaluate("document.querySelector('.gf-figure').layout.font.color")
+        assert colour == "#e0e0e0", "figure text must switch to a light colour in dark mode"
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "book__intro.dark.png"), full_page=True)
+        assert log.problems == [], "\n".join(log.problems)
+    finally:
+        context.close()
