@@ -412,15 +412,17 @@ class StaticFigure:
                         showactive=True,
                         x=0.0,
                         xanchor="left",
-                        y=1.0 + 0.12 * (len(menus) + 1),
+                        y=1.02 + 0.1 * len(menus),
                         yanchor="bottom",
                         pad=dict(b=4),
                         buttons=[dict(method="skip", label=lbl, args=[None]) for lbl in c.labels()],
                         name=c.name,
                     )
                 )
-        margin_b = 75 + 75 * n_sliders
-        margin_t = 70 + 40 * len(menus)
+        # Room for the controls, on top of whatever margins the figure asked for itself.
+        own = self.figure.layout.margin
+        margin_b = max(own.b or 0, 75) + 75 * n_sliders if n_sliders else own.b
+        margin_t = max(own.t or 60, 80) + 45 * len(menus) if menus else own.t
         self.figure.update_layout(
             sliders=sliders or None,
             updatemenus=menus or None,
