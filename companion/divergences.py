@@ -168,6 +168,32 @@ def _check_gaussian(mu: object, cov: object, name_mu: str, name_cov: str) -> tup
     return mu, chol
 
 
+def _check_gaussian_pair(
+    mu1: object, cov1: object, mu2: object, cov2: object
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Validate two Gaussians of the same dimension with broadcastable batch shapes.
+
+    Returns the two means and the two lower Cholesky factors.
+    """
+    mu1, chol1 = _check_gaussian(mu1, cov1, "mu1", "cov1")
+    mu2, chol2 = _check_gaussian(mu2, cov2, "mu2", "cov2")
+    check_same_device({"mu1": mu1, "mu2": mu2})
+    if mu1.shape[-1] != mu2.shape[-1]:
+        raise ValueError(
+            f"the two Gaussians must have the same dimension; got {mu1.shape[-1]} and "
+            f"{mu2.shape[-1]}"
+        )
+    batches = (mu1.shape[:-1], chol1.shape[:-2], mu2.shape[:-1], chol2.shape[:-2])
+    try:
+        torch.broadcast_shapes(*batches)
+    except RuntimeError:
+        raise ValueError(
+            "the batch shapes of mu1, cov1, mu2, cov2 "
+            f"{', '.join(str(tuple(b)) for b in batches)} cannot be broadcast together"
+        ) from None
+    return mu1, chol1, mu2, chol2
+
+
 # ----------------------------------------------------------------------------------------------
 # discrete divergences
 
@@ -365,14 +391,7 @@ def kl_mvn(mu1: Tensor, cov1: Tensor, mu2: Tensor, cov2: Tensor) -> Tensor:
     Tensor
         0-d for single Gaussians, else the broadcast batch shape.
     """
-    mu1, chol1 = _check_gaussian(mu1, cov1, "mu1", "cov1")
-    mu2, chol2 = _check_gaussian(mu2, cov2, "mu2", "cov2")
-    check_same_device({"mu1": mu1, "mu2": mu2})
-    if mu1.shape[-1] != mu2.shape[-1]:
-        raise ValueError(
-            f"the two Gaussians must have the same dimension; got {mu1.shape[-1]} and "
-            f"{mu2.shape[-1]}"
-        )
+    mu1, chol1, mu2, chol2 = _check_gaussian_pair(mu1, cov1, mu2, cov2)
     d = mu1.shape[-1]
     # tr(S2^-1 S1) = ||L2^-1 L1||_F^2 ; Mahalanobis term = ||L2^-1 (mu2 - mu1)||^2.
     solved = torch.linalg.solve_triangular(chol2, chol1, upper=False)
@@ -410,14 +429,7 @@ def wasserstein_gaussian(mu1: Tensor, cov1: Tensor, mu2: Tensor, cov2: Tensor) -
         :math:`W_2` (not :math:`W_2^2`). Rounding in the trace term leaves an absolute error
         of about ``sqrt(1e-16 * tr(S1 + S2))`` when the two Gaussians nearly coincide.
     """
-    mu1, chol1 = _check_gaussian(mu1, cov1, "mu1", "cov1")
-    mu2, _ = _check_gaussian(mu2, cov2, "mu2", "cov2")
-    check_same_device({"mu1": mu1, "mu2": mu2})
-    if mu1.shape[-1] != mu2.shape[-1]:
-        raise ValueError(
-            f"the two Gaussians must have the same dimension; got {mu1.shape[-1]} and "
-            f"{mu2.shape[-1]}"
-        )
+    mu1, chol1, mu2, _ = _check_gaussian_pair(mu1, cov1, mu2, cov2)
     middle = chol1.mT @ cov2 @ chol1
     middle = 0.5 * (middle + middle.mT)
     eigenvalues = torch.linalg.eigvalsh(middle).clamp_min(0.0)
@@ -619,8 +631,7 @@ def _sinkhorn_solve(scaled: Tensor, max_iter: int, tol: float) -> tuple[Tensor, 
         v = b / ktu
         u = a / (kernel @ v)
         iterations += 1
-        low = torch.minimum(u.min(), v.min()).item()
-        high = torch.maximum(u.max(), v.max()).item()
+        low, high = torch.stack(torch.aminmax(torch.cat([u, v]))).tolist()
         if not (1.0 / _ABSORB < low and high < _ABSORB):
             f = f + torch.log(u)
             g = g + torch.log(v)
