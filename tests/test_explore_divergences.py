@@ -178,3 +178,12 @@ def test_both_modes_build(factory):
             for v in (c.min, c.max):
                 live.update(**{c.name: v})
                 assert live.figure.layout.title.text
+
+
+def test_mmd_figure_is_valid_plotly():
+    """mmd_figure skips plotly's validation for speed; rebuilding it with validation must pass."""
+    import plotly.graph_objects as go
+
+    fig = ex.mmd_figure(0.3)
+    go.Figure(fig.to_plotly_json())  # raises ValueError on any invalid property
+    assert [t.type for t in fig.data] == ["histogram"] * 4

@@ -504,76 +504,100 @@ def mmd_batch(x: torch.Tensor, y: torch.Tensor, bandwidth: float, unbiased: bool
     return both[0] if unbiased else both[1]
 
 
-def _mmd_both(x: torch.Tensor, y: torch.Tensor, h: float):
-    """(unbiased, biased) batched MMD² from one evaluation of the three Gram matrices."""
-    n, m = x.shape[1], y.shape[1]
+def _sqdist(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Batched squared distances; torch.cdist is slow on many small batches."""
+    d2 = a.square().sum(-1)[:, :, None] + b.square().sum(-1)[:, None, :] - 2 * a @ b.mT
+    return d2.clamp_min(0)
 
-    def gram(a, b):  # batched squared distances; torch.cdist is slow on many small batches
-        d2 = a.square().sum(-1)[:, :, None] + b.square().sum(-1)[:, None, :] - 2 * a @ b.mT
-        return torch.exp(-d2.clamp_min(0) / (2 * h * h))
 
-    kxx, kyy, kxy = gram(x, x), gram(y, y), gram(x, y)
+def _mmd_from_sqdist(dxx: torch.Tensor, dyy: torch.Tensor, dxy: torch.Tensor, h: float):
+    """(unbiased, biased) batched MMD² from the three squared-distance matrices."""
+    n, m = dxx.shape[1], dyy.shape[1]
+    kxx, kyy = torch.exp(-dxx / (2 * h * h)), torch.exp(-dyy / (2 * h * h))
+    cross = 2 * torch.exp(-dxy / (2 * h * h)).mean((1, 2))
     sum_xx, sum_yy = kxx.sum((1, 2)), kyy.sum((1, 2))
-    diag_xx, diag_yy = kxx.diagonal(dim1=1, dim2=2).sum(1), kyy.diagonal(dim1=1, dim2=2).sum(1)
-    cross = 2 * kxy.mean((1, 2))
-    unbiased = (sum_xx - diag_xx) / (n * (n - 1)) + (sum_yy - diag_yy) / (m * (m - 1)) - cross
+    # exp(0) = 1 on the diagonals, so removing them subtracts n and m.
+    unbiased = (sum_xx - n) / (n * (n - 1)) + (sum_yy - m) / (m * (m - 1)) - cross
     biased = sum_xx / n**2 + sum_yy / m**2 - cross
     return unbiased, biased
 
 
+def _mmd_both(x: torch.Tensor, y: torch.Tensor, h: float):
+    """(unbiased, biased) batched MMD² of sample pairs x (R, n, d), y (R, m, d)."""
+    return _mmd_from_sqdist(_sqdist(x, x), _sqdist(y, y), _sqdist(x, y), h)
+
+
+@functools.lru_cache(maxsize=1)
+def _mmd_sqdists():
+    """Squared distances of the figure's fixed draws; only the bandwidth changes with the slider."""
+    x, y0, y1 = mmd_draws()
+    dxx = _sqdist(x, x)
+    return {
+        "same": (dxx, _sqdist(y0, y0), _sqdist(x, y0)),
+        "shifted": (dxx, _sqdist(y1, y1), _sqdist(x, y1)),
+    }
+
+
 @functools.lru_cache(maxsize=64)
 def _mmd_estimates(log10_h: float):
-    x, y0, y1 = mmd_draws()
     h = 10.0**log10_h
     out = {}
-    for case, y in (("same", y0), ("shifted", y1)):
-        unbiased, biased = _mmd_both(x, y, h)
+    for case, (dxx, dyy, dxy) in _mmd_sqdists().items():
+        unbiased, biased = _mmd_from_sqdist(dxx, dyy, dxy, h)
         out[case, True], out[case, False] = unbiased.numpy(), biased.numpy()
     return out
 
 
 def mmd_figure(log10_h: float) -> go.Figure:
-    """Sampling distributions of the biased and unbiased MMD² estimators at bandwidth h."""
+    """Sampling distributions of the biased and unbiased MMD² estimators at bandwidth h.
+
+    The figure is assembled as plain dictionaries and built without plotly's property
+    validation (``tests/test_explore_divergences.py`` rebuilds it with validation on): plotly's
+    checks of four 200-value histograms cost more than the statistics themselves.
+    """
     log10_h = check_real(log10_h, "log10_h")
     h = 10.0**log10_h
     est = _mmd_estimates(round(log10_h, 6))
     pop = _mmd_population(0.6, h)
-    traces = []
-    for panel, case in ((dict(), "same"), (dict(xaxis="x2", yaxis="y2"), "shifted")):
-        for unbiased, name in ((True, "unbiased"), (False, "biased")):
-            traces.append(
-                go.Histogram(
-                    x=est[case, unbiased],
-                    name=name,
-                    nbinsx=30,
-                    opacity=0.65,
-                    showlegend=case == "same",
-                    **panel,
-                    marker_color="#0072B2" if unbiased else "#E69F00",
-                )
-            )
-    fig = go.Figure(traces)
-    means = {k: v.mean() for k, v in est.items()}
-    lines = [
+    traces = [
         dict(
-            type="line",
-            x0=x0,
-            x1=x0,
-            y0=0,
-            y1=1,
-            xref=xr,
-            yref="paper",
-            line=dict(color="#D55E00", dash="dash"),
+            type="histogram",
+            x=est[case, unbiased],
+            name=name,
+            nbinsx=30,
+            opacity=0.65,
+            showlegend=case == "same",
+            marker=dict(color="#0072B2" if unbiased else "#E69F00"),
+            **panel,
         )
-        for x0, xr in ((0.0, "x"), (pop, "x2"))
+        for panel, case in ((dict(), "same"), (dict(xaxis="x2", yaxis="y2"), "shifted"))
+        for unbiased, name in ((True, "unbiased"), (False, "biased"))
     ]
-    fig.update_layout(
-        **side_by_side(("p = q", "q shifted by 0.6")),
+    means = {k: v.mean() for k, v in est.items()}
+    layout = side_by_side(("p = q", "q shifted by 0.6"))
+    layout["xaxis"]["title"] = dict(text="MMD² estimate")
+    layout["xaxis2"]["title"] = dict(text="MMD² estimate")
+    layout.update(
         barmode="overlay",
-        shapes=lines,
-        title=(
-            f"h = {h:.3f}.  Means when p = q: unbiased {means['same', True]:+.4f}, "
-            f"biased {means['same', False]:.4f}<br>population MMD² of the shifted pair = {pop:.4f}"
+        shapes=[
+            dict(
+                type="line",
+                x0=x0,
+                x1=x0,
+                y0=0,
+                y1=1,
+                xref=xr,
+                yref="paper",
+                line=dict(color="#D55E00", dash="dash"),
+            )
+            for x0, xr in ((0.0, "x"), (pop, "x2"))
+        ],
+        title=dict(
+            text=(
+                f"h = {h:.3f}.  Means when p = q: unbiased {means['same', True]:+.4f}, "
+                f"biased {means['same', False]:.4f}<br>population MMD² of the shifted pair = "
+                f"{pop:.4f}"
+            )
         ),
         hovermode=False,
         margin=dict(t=105),
@@ -581,8 +605,7 @@ def mmd_figure(log10_h: float) -> go.Figure:
             x=0.44, y=0.98, xanchor="right", yanchor="top", bgcolor="rgba(128,128,128,0.1)"
         ),
     )
-    fig.update_layout(xaxis=dict(title="MMD² estimate"), xaxis2=dict(title="MMD² estimate"))
-    return fig
+    return go.Figure(dict(data=traces, layout=layout), _validate=False)
 
 
 def mmd_explorer(mode: str | None = None):
