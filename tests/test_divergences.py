@@ -13,26 +13,11 @@ import scipy.integrate
 import scipy.spatial.distance
 import scipy.stats
 import torch
-from hypothesis import given, settings
+from helpers import ATOL, FAST, LOG2, random_simplex, t64
+from hypothesis import given
 from hypothesis import strategies as st
 
 from companion import divergences as dv
-
-ATOL = 1e-8
-LOG2 = math.log(2.0)
-FAST = settings(max_examples=50, deadline=None, derandomize=True)
-
-
-def t64(values) -> torch.Tensor:
-    return torch.as_tensor(np.asarray(values, dtype=np.float64))
-
-
-def random_simplex(rng: np.random.Generator, shape, zeros: bool = False) -> np.ndarray:
-    w = rng.gamma(0.7, size=shape)
-    if zeros:
-        w[rng.random(shape) < 0.3] = 0.0
-        w[..., 0] += 1e-3
-    return w / w.sum(axis=-1, keepdims=True)
 
 
 def random_spd(rng: np.random.Generator, d: int, batch=()) -> np.ndarray:

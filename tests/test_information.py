@@ -11,27 +11,11 @@ import scipy.integrate
 import scipy.optimize
 import scipy.stats
 import torch
-from hypothesis import given, settings
+from helpers import ATOL, FAST, LOG2, random_simplex, t64
+from hypothesis import given
 from hypothesis import strategies as st
 
 from companion import information as info
-
-ATOL = 1e-8
-LOG2 = math.log(2.0)
-FAST = settings(max_examples=50, deadline=None, derandomize=True)
-
-
-def t64(values) -> torch.Tensor:
-    return torch.as_tensor(np.asarray(values, dtype=np.float64))
-
-
-def random_simplex(rng: np.random.Generator, shape, zeros: bool = False) -> np.ndarray:
-    """Probability vectors along the last axis (optionally with some exact zeros)."""
-    w = rng.gamma(0.7, size=shape)
-    if zeros:
-        w[rng.random(shape) < 0.3] = 0.0
-        w[..., 0] += 1e-3  # at least one positive entry per vector
-    return w / w.sum(axis=-1, keepdims=True)
 
 
 @st.composite
