@@ -25,7 +25,6 @@ entropy) into the figure's title or annotations: they then change with the slide
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import html
 import itertools
@@ -39,9 +38,9 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
-import torch
 
 from . import theme
+from .device import single_thread
 
 __all__ = [
     "Slider",
@@ -236,27 +235,8 @@ def _check_controls(controls: Sequence[Control]) -> tuple[Control, ...]:
     return tuple(controls)
 
 
-@contextlib.contextmanager
-def _one_torch_thread():
-    """Run a figure function on one intra-op thread.
-
-    Figure functions work on small tensors, where several threads only add synchronisation; on a
-    busy machine (Binder, a laptop building the book) two threads made a 4 000-point quadrature
-    ten times slower than one. The previous setting is restored afterwards.
-    """
-    before = torch.get_num_threads()
-    if before == 1:
-        yield
-        return
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def _call(make: Callable[..., go.Figure], params: dict[str, Any]) -> go.Figure:
-    with _one_torch_thread():
+    with single_thread():  # small tensors: threads only add synchronisation
         fig = make(**params)
     if not isinstance(fig, go.Figure):
         raise TypeError(

@@ -107,3 +107,19 @@ def test_progress_bar(monkeypatch):
         progress.progress(total=-1)
     with pytest.raises(TypeError, match="enabled"):
         progress.progress(range(2), enabled="yes")
+
+
+def test_single_thread_restores_the_setting():
+    before = torch.get_num_threads()
+    with device.single_thread():
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+
+    @device.single_thread()
+    def inside():
+        return torch.get_num_threads()
+
+    assert inside() == 1 and torch.get_num_threads() == before
+    with pytest.raises(RuntimeError), device.single_thread():
+        raise RuntimeError("boom")
+    assert torch.get_num_threads() == before

@@ -31,7 +31,6 @@ deviation.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import functools
 import math
@@ -43,6 +42,7 @@ import torch
 from plotly.subplots import make_subplots
 
 from .._validate import check_int, check_real
+from ..device import single_thread
 from ..figures import Slider, interactive
 from ..information import (
     binary_entropy,
@@ -118,22 +118,6 @@ def _choice(value: object, name: str, options: tuple[str, ...]) -> str:
     return value
 
 
-@contextlib.contextmanager
-def _one_thread():
-    """Run torch single-threaded inside this block (or decorated function), then restore.
-
-    On the small tensors of this module, intra-op threads only add synchronisation: on a busy
-    2-core machine a 5000-element ``exp`` ran 40 times slower with 2 threads than with 1, and
-    ``kl_fit_figure`` took 48 ms instead of 3 ms.
-    """
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 # ----------------------------------------------------------------------------------------------
 # the two-mode mixture and the two KL objectives
 
@@ -163,7 +147,7 @@ def _log_mix(x: torch.Tensor, separation: float) -> torch.Tensor:
     return torch.logsumexp(_LOG_W - 0.5 * z**2 - _LOG_SQRT_2PI, dim=-1)
 
 
-@_one_thread()
+@single_thread()
 def mixture_log_density(x: torch.Tensor, separation: float) -> torch.Tensor:
     """log p(x) for the mixture ``p = 0.4·N(-s/2, 1) + 0.6·N(s/2, 1)``, elementwise, in float64.
 
@@ -225,7 +209,7 @@ def _kl_args(mu, sigma, separation):
     return mu, sigma, s
 
 
-@_one_thread()
+@single_thread()
 def kl_forward(mu, sigma, separation: float) -> torch.Tensor:
     r"""Forward KL :math:`\mathrm{KL}(p \,\|\, q)` from the mixture p to ``q = N(mu, sigma²)``.
 
@@ -237,7 +221,7 @@ def kl_forward(mu, sigma, separation: float) -> torch.Tensor:
     return _forward(mu, torch.log(sigma), s)
 
 
-@_one_thread()
+@single_thread()
 def kl_reverse(mu, sigma, separation: float) -> torch.Tensor:
     r"""Reverse KL :math:`\mathrm{KL}(q \,\|\, p)` from ``q = N(mu, sigma²)`` to the mixture p.
 
@@ -271,7 +255,7 @@ class GaussianFit:
 
 @functools.lru_cache(maxsize=4096)
 def _fit(separation: float, direction: str, start: str) -> GaussianFit:
-    with _one_thread():
+    with single_thread():
         return _fit_unthreaded(separation, direction, start)
 
 
@@ -356,7 +340,7 @@ _P = torch.linspace(0.0, 1.0, 201, dtype=_F64)
 _HB_CURVE = binary_entropy(_P).numpy().astype(np.float32)
 
 
-@_one_thread()
+@single_thread()
 def bernoulli_entropy_figure(p: float) -> go.Figure:
     """H_b(p) against p, the current p marked; the title gives H_b(p) in nats and in bits."""
     p = _real_in(p, "p", 0.0, 1.0)
@@ -431,7 +415,7 @@ def _normal_pdf(x: torch.Tensor, mu: float, sigma: float) -> np.ndarray:
     return (torch.exp(-0.5 * z**2) / (sigma * math.sqrt(2 * math.pi))).numpy().astype(np.float32)
 
 
-@_one_thread()
+@single_thread()
 def kl_fit_figure(separation: float) -> go.Figure:
     """The mixture p, its forward-KL Gaussian fit and its reverse-KL fits from both starts.
 
@@ -554,7 +538,7 @@ def _mi_layout() -> dict:
     return copy.deepcopy(_MI_LAYOUT)
 
 
-@_one_thread()
+@single_thread()
 def gaussian_mi_figure(rho: float) -> go.Figure:
     """Draws and contours of N(0, [[1, ρ], [ρ, 1]]) beside the curve I(ρ) = -½ log(1 - ρ²).
 
@@ -622,7 +606,7 @@ def gaussian_mi_explorer(mode: str | None = None, *, steps: int = 23):
     )
 
 
-@_one_thread()
+@single_thread()
 def gaussian_mi_quantised(
     rho: float, bins: int = 40, half_width: float = 6.0, nodes: int = 32
 ) -> float:
@@ -660,7 +644,7 @@ def gaussian_mi_quantised(
 # figure 4: the binary symmetric channel
 
 
-@_one_thread()
+@single_thread()
 def bsc_mutual_information(input_p, eps, base: float | None = 2):
     """I(X; Y) of a binary symmetric channel, from its joint table, in bits by default.
 
@@ -719,7 +703,7 @@ def _bsc_layout() -> dict:
     return copy.deepcopy(_BSC_LAYOUT)
 
 
-@_one_thread()
+@single_thread()
 def bsc_figure(eps: float) -> go.Figure:
     """Binary symmetric channel with crossover ``eps``: I(X; Y) against the input distribution
     (its maximum, at P(X = 1) = ½, is the capacity) and the capacity curve, in bits."""
@@ -781,7 +765,7 @@ def bsc_explorer(mode: str | None = None, *, steps: int = 41):
 _XJ = torch.linspace(-12.0, 22.0, 6801, dtype=_F64)
 
 
-@_one_thread()
+@single_thread()
 def js_gaussian_shift(delta) -> torch.Tensor:
     r"""JS(N(0, 1) ‖ N(δ, 1)) in nats, by the trapezoidal rule on a fine grid, elementwise.
 
@@ -806,7 +790,7 @@ def js_gaussian_shift(delta) -> torch.Tensor:
     return out[0] if scalar else out
 
 
-@_one_thread()
+@single_thread()
 def js_kl_shift_figure() -> go.Figure:
     """KL and JS between N(0, 1) and N(δ, 1) against δ: KL = δ²/2 grows, JS levels off at log 2."""
     delta = torch.linspace(0.0, 8.0, 161, dtype=_F64)
