@@ -61,7 +61,7 @@ test: lint unit chapters book site-test
 # Chapters (.md) open as notebooks; the setting lives in the venv, not in your home folder.
 lab: $(STAMP)
 	$(BIN)/jupytext-config --settings-file $(VENV)/etc/jupyter/labconfig/default_setting_overrides.json set-default-viewer
-	$(BIN)/jupyter lab book/
+	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) book/
 
 bench: $(STAMP)
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f; done

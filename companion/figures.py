@@ -450,6 +450,21 @@ class StaticFigure:
         return {"text/html": self.to_html()}
 
 
+def _nice_step(raw: float) -> float:
+    """The largest of 1, 2, 5 × 10^k not above ``raw``.
+
+    ipywidgets snaps a slider's value to ``min + k * step``; with a round step the round starting
+    values and ends that chapters use (σ = 1 on [0.25, 3], say) stay exact instead of becoming
+    0.999375.
+    """
+    exponent = math.floor(math.log10(raw))
+    for mantissa in (5, 2, 1):
+        step = mantissa * 10.0**exponent
+        if step <= raw * (1 + 1e-12):
+            return float(f"{step:.12g}")
+    return float(f"{10.0 ** (exponent - 1) * 5:.12g}")  # pragma: no cover - unreachable
+
+
 def _figure_state(fig: go.Figure) -> dict:
     """Trace attributes and layout entries of ``fig`` (template and height left out)."""
     layout = fig.layout.to_plotly_json()
@@ -507,7 +522,7 @@ class LiveFigure:
                     value=c.value,
                     min=c.min,
                     max=c.max,
-                    step=(c.max - c.min) / c.live_steps,
+                    step=_nice_step((c.max - c.min) / c.live_steps),
                     description=c.display,
                     readout_format=c.fmt,
                     continuous_update=True,

@@ -189,6 +189,15 @@ def test_live_slider_widgets_follow_the_controls():
     np.testing.assert_allclose(np.asarray(live.figure.data[0].y), X**2 + 1)
 
 
+def test_live_start_values_stay_exact():
+    # A step of (3 - 0.25) / 400 would snap sigma = 1 to 0.999375 in the widget.
+    live = interactive(line, Slider("a", -1, 1), Slider("b", 0.25, 3.0, value=1.0), mode="live")
+    assert live.controls["b"].value == 1.0
+    assert live.controls["b"].step == 0.005
+    assert figures._nice_step(0.0123) == 0.01 and figures._nice_step(0.03) == 0.02
+    assert figures._nice_step(7.0) == 5.0 and figures._nice_step(1e-4) == 1e-4
+
+
 @pytest.mark.parametrize("a", [-1.0, 1.0])
 def test_live_extremes(a):
     live = interactive(line, Slider("a", -1, 1), mode="live")
