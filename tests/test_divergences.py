@@ -359,6 +359,22 @@ def _uniform(k: int) -> np.ndarray:
     return np.full(k, 1.0 / k)
 
 
+def _pot_log_reference(cost: np.ndarray, eps: float, max_iter: int) -> float:
+    """POT's log-domain Sinkhorn (slow, cannot underflow) with uniform weights, tol 1e-9."""
+    n, m = cost.shape
+    return float(
+        ot.sinkhorn2(
+            _uniform(n),
+            _uniform(m),
+            cost,
+            eps,
+            method="sinkhorn_log",
+            numItermax=max_iter,
+            stopThr=1e-9,
+        )
+    )
+
+
 @pytest.mark.parametrize("p", [1, 2])
 def test_sinkhorn_matches_pot(p):
     rng = np.random.default_rng(13)
@@ -395,15 +411,7 @@ def test_sinkhorn_small_epsilon_where_the_plain_kernel_underflows():
     # premise: exp(-C / eps) is exactly zero everywhere, so classic Sinkhorn divides 0 by 0
     assert np.all(np.exp(-cost / eps) == 0.0)
     ours = dv.sinkhorn(t64(x), t64(y), eps, max_iter=200_000)
-    ref = ot.sinkhorn2(
-        _uniform(10),
-        _uniform(8),
-        cost,
-        eps,
-        method="sinkhorn_log",
-        numItermax=200_000,
-        stopThr=1e-9,
-    )
+    ref = _pot_log_reference(cost, eps, 200_000)
     assert math.isfinite(ours.item())
     assert ours.item() == pytest.approx(float(ref), rel=1e-5)
     exact = ot.emd2(_uniform(10), _uniform(8), cost)
@@ -418,15 +426,7 @@ def test_sinkhorn_with_constant_reabsorption_agrees_with_pot(monkeypatch):
     x, y = rng.normal(size=(10, 2)), rng.normal(size=(8, 2)) + [8.0, 0.0]
     cost = ot.dist(x, y)
     eps = 0.03
-    ref = ot.sinkhorn2(
-        _uniform(10),
-        _uniform(8),
-        cost,
-        eps,
-        method="sinkhorn_log",
-        numItermax=200_000,
-        stopThr=1e-9,
-    )
+    ref = _pot_log_reference(cost, eps, 200_000)
     ours = dv.sinkhorn(t64(x), t64(y), eps, max_iter=200_000)
     assert ours.item() == pytest.approx(float(ref), rel=1e-5)
 
@@ -441,15 +441,7 @@ def test_sinkhorn_survives_potentials_drifting_past_the_float_range(monkeypatch)
     y = np.r_[rng.normal(0, 0.01, size=(9, 1)), rng.normal(1, 0.01, size=(1, 1))]
     cost = ot.dist(x, y)
     eps = 1e-3
-    ref = ot.sinkhorn2(
-        _uniform(10),
-        _uniform(10),
-        cost,
-        eps,
-        method="sinkhorn_log",
-        numItermax=100_000,
-        stopThr=1e-9,
-    )
+    ref = _pot_log_reference(cost, eps, 100_000)
     ours = dv.sinkhorn(t64(x), t64(y), eps, max_iter=100_000)
     assert ours.item() == pytest.approx(float(ref), rel=1e-5)
     # without the re-absorption the scalings overflow; the solver then reports non-convergence
