@@ -46,11 +46,23 @@ def toc_files() -> list[Path]:
 
 
 def chapter_sources() -> list[Path]:
+    """Every page source in book/, except fragments in folders starting with "_" (included by a
+    page, e.g. book/_errata/*.md by the errata page)."""
     return sorted(
         p
         for p in BOOK.rglob("*")
-        if p.suffix in (".md", ".ipynb") and ".ipynb_checkpoints" not in p.parts
+        if p.suffix in (".md", ".ipynb")
+        and ".ipynb_checkpoints" not in p.parts
+        and not any(part.startswith("_") for part in p.relative_to(BOOK).parts[:-1])
     )
+
+
+def test_every_errata_fragment_is_included():
+    page = (BOOK / "errata.md").read_text()
+    included = set(re.findall(r"```\{include\}\s+(\S+)", page))
+    fragments = {f"_errata/{p.name}" for p in (BOOK / "_errata").glob("*.md")}
+    assert fragments - included == set(), "errata fragments missing from book/errata.md"
+    assert included - fragments == set(), "book/errata.md includes files that do not exist"
 
 
 def test_every_chapter_file_is_in_the_toc():
