@@ -1,0 +1,662 @@
+"""Figures of the chapter "Optimization".
+
+The update rules and games are in :mod:`companion.optimization`; this module runs them and draws
+trajectories beside their loss curves. Every number a title prints is computed from the run drawn.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import plotly.graph_objects as go
+import torch
+
+from .. import optimization as op
+from .._validate import check_real
+from ..figures import Choice, Slider, interactive
+from ..theme import OKABE_ITO, side_by_side
+
+__all__ = [
+    "gd_quadratic_run",
+    "gd_quadratic_figure",
+    "gd_explorer",
+    "sgd_runs",
+    "sgd_figure",
+    "sgd_explorer",
+    "BASE_LR",
+    "make_rule",
+    "optimizer_run",
+    "optimizer_figure",
+    "optimizer_explorer",
+    "bilinear_paths",
+    "minmax_figure",
+    "minmax_explorer",
+]
+
+F64 = torch.float64
+_GD_STEPS = 60
+_LOG_FLOOR = 1e-14
+
+
+def _f32(a) -> np.ndarray:
+    return np.asarray(a, dtype=np.float64).astype(np.float32)
+
+
+def _tr(kind: str, **props) -> dict:
+    """A trace as a plain dict (plotly's validation costs more than the maths here)."""
+    return dict(type=kind, **props)
+
+
+def _fig(traces: list[dict], layout: dict) -> go.Figure:
+    """An unvalidated figure; ``tests/test_explore_optimization.py`` rebuilds every kind of
+    figure with validation."""
+    return go.Figure(dict(data=traces, layout=layout), _validate=False)
+
+
+def _log_indices(n: int, k: int = 70) -> np.ndarray:
+    """About ``k`` indices in ``[0, n]`` spaced evenly on a log scale (0 and n included)."""
+    idx = np.unique(np.round(np.geomspace(1, n + 1, k)).astype(int) - 1)
+    return np.union1d(idx, [0, n])
+
+
+# --- gradient descent on a quadratic -----------------------------------------------------------
+
+
+def gd_quadratic_run(log10_kappa: float, ratio: float, steps: int = _GD_STEPS) -> dict:
+    """Gradient descent on :func:`companion.optimization.quadratic` with ``L = 1``,
+    ``κ = 10^log10_kappa`` and step ``η = ratio · 2/L``.
+
+    Returns the objective, the trajectory, the gaps ``f(x_k) - f*``, the PL bound
+    ``(1 - 2μη(1 - Lη/2))^k (f(x_0) - f*)`` (``None`` when ``η ≥ 2/L``), and the measured
+    per-step contraction of the gap over the last half of the run.
+    """
+    kappa = 10 ** check_real(log10_kappa, "log10_kappa")
+    ratio = check_real(ratio, "ratio")
+    if ratio <= 0:
+        raise ValueError(f"ratio must be > 0, got {ratio}")
+    obj = op.quadratic(kappa=kappa, L=1.0)
+    lr = 2.0 * ratio / obj.smoothness
+    traj = op.optimize(op.GradientDescent(lr), obj, torch.tensor(obj.start, dtype=F64), steps)
+    gaps = obj.value(traj).numpy()
+    k = np.arange(steps + 1)
+    bound = None
+    if ratio < 1:
+        rho = op.pl_rate(obj.strong_convexity, obj.smoothness, lr)
+        bound = gaps[0] * rho**k
+    half = steps // 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        measured = float((gaps[-1] / gaps[half]) ** (1 / (steps - half)))
+    return {
+        "objective": obj,
+        "lr": lr,
+        "trajectory": traj,
+        "gaps": gaps,
+        "bound": bound,
+        "measured": measured,
+        "kappa": kappa,
+    }
+
+
+def _ellipses(h: np.ndarray, levels, centre=(0.0, 0.0)) -> tuple[list, list]:
+    """Level sets ``½ (x - c)ᵀ H (x - c) = level`` of a quadratic, as one polyline with gaps."""
+    lam, vec = np.linalg.eigh(h)
+    t = np.linspace(0, 2 * np.pi, 41)
+    xs, ys = [], []
+    for c in levels:
+        pts = np.asarray(centre) + np.sqrt(2 * c) * (
+            np.outer(np.cos(t) / np.sqrt(lam[0]), vec[:, 0])
+            + np.outer(np.sin(t) / np.sqrt(lam[1]), vec[:, 1])
+        )
+        xs += [*np.round(pts[:, 0], 4).tolist(), None]
+        ys += [*np.round(pts[:, 1], 4).tolist(), None]
+    return xs, ys
+
+
+def gd_quadratic_figure(log10_kappa: float, ratio: float) -> go.Figure:
+    """Left: the zig-zag on the level sets; right: ``f(x_k) - f*`` against the PL bound."""
+    run = gd_quadratic_run(log10_kappa, ratio)
+    obj, traj, gaps = run["objective"], run["trajectory"].numpy(), run["gaps"]
+    h = obj.grad(torch.eye(2, dtype=F64)).numpy()  # rows H e_i: the (symmetric) Hessian
+    lx, ly = _ellipses(h, [0.02, 0.2, 0.6, 1.5])
+    right = dict(xaxis="x2", yaxis="y2")
+    k = np.arange(len(gaps))
+    shown = np.clip(gaps, _LOG_FLOOR, 1e8)
+    bound = run["bound"]
+    traces = [
+        _tr(
+            "scatter",
+            x=lx,
+            y=ly,
+            mode="lines",
+            line=dict(width=1, color="rgba(128,128,128,0.6)"),
+            name="level sets",
+            hoverinfo="skip",
+        ),
+        _tr(
+            "scatter",
+            x=_f32(traj[:, 0]),
+            y=_f32(traj[:, 1]),
+            mode="lines+markers",
+            marker=dict(size=4),
+            name="gradient descent",
+            line=dict(color=OKABE_ITO[0]),
+        ),
+        _tr(
+            "scatter",
+            x=k,
+            y=_f32(shown),
+            name="f(x_k) − f*",
+            line=dict(color=OKABE_ITO[0]),
+            showlegend=False,
+            **right,
+        ),
+        _tr(
+            "scatter",
+            x=k if bound is not None else [],
+            y=_f32(np.clip(bound, _LOG_FLOOR, None)) if bound is not None else [],
+            name="PL bound (1 − 2μη(1 − Lη/2))ᵏ",
+            line=dict(color=OKABE_ITO[5], dash="dash"),
+            **right,
+        ),
+    ]
+    lr, kappa = run["lr"], run["kappa"]
+    if ratio < 1:
+        rho = op.pl_rate(obj.strong_convexity, obj.smoothness, lr)
+        verdict = f"measured rate {run['measured']:.4f} ≤ bound {rho:.4f}"
+    elif ratio == 1:
+        verdict = "η = 2/L: the steep direction oscillates forever"
+    else:
+        verdict = f"η > 2/L: diverges (gap ×{run['measured']:.3g} per step)"
+    layout = side_by_side(("iterates on the level sets", "f(x_k) − f*  (log scale)"), gap=0.1)
+    layout["xaxis"].update(range=list(obj.xrange), title=dict(text="x₁"))
+    layout["yaxis"].update(range=list(obj.yrange), title=dict(text="x₂"), scaleanchor="x")
+    layout["xaxis2"].update(title=dict(text="step k"), range=[0, len(gaps) - 1])
+    layout["yaxis2"].update(type="log", range=[-14, 3], exponentformat="power")
+    layout.update(
+        title=dict(text=f"κ = {kappa:.3g}, η = {lr:.3g} = {ratio:.2f}·(2/L): {verdict}"),
+        legend=dict(x=0.56, y=0.02, yanchor="bottom"),
+        hovermode=False,
+    )
+    return _fig(traces, layout)
+
+
+def gd_explorer(mode: str | None = None):
+    """Gradient descent on a quadratic: condition number and step size as sliders."""
+    return interactive(
+        gd_quadratic_figure,
+        Slider("log10_kappa", 0.0, 2.0, value=1.0, steps=5, label="log₁₀ κ", fmt=".1f"),
+        Slider("ratio", 0.1, 1.1, value=0.9, steps=11, label="η · L/2", fmt=".1f"),
+        mode=mode,
+        height=470,
+    )
+
+
+# --- SGD ---------------------------------------------------------------------------------------
+
+_SGD_STEPS = 1000
+BATCHES = (1, 4, 16, 64, 256)
+SCHEDULES = ("constant", "1/t", "1/sqrt(t)")
+
+
+@functools.lru_cache(maxsize=32)
+def sgd_runs(batch_size: int, schedule: str) -> dict:
+    """Mini-batch SGD on the chapter's least-squares problem (seeded, so reruns agree).
+
+    Returns the trajectory, its Polyak average, and the excess losses ``F(w) - F(w*)`` of both.
+    """
+    X, y, w_star = op.least_squares_problem()
+    lr = op.step_sizes(schedule, _SGD_STEPS, lr0=0.3, t0=20.0)
+    gen = torch.Generator().manual_seed(1)
+    traj = op.sgd_least_squares(
+        X, y, batch_size, lr, torch.tensor([-1.5, 1.5], dtype=F64), generator=gen
+    )
+    avg = op.polyak_average(traj)
+    H = X.T @ X / X.shape[0]
+
+    def excess(w):
+        d = w - w_star
+        return 0.5 * ((d @ H) * d).sum(-1)
+
+    return {
+        "X": X,
+        "w_star": w_star,
+        "H": H,
+        "trajectory": traj,
+        "average": avg,
+        "excess": excess(traj).numpy(),
+        "excess_avg": excess(avg).numpy(),
+    }
+
+
+def sgd_figure(batch_size: int, schedule: str) -> go.Figure:
+    """SGD iterates and their Polyak average on the loss's level sets, with both excess losses."""
+    if batch_size not in BATCHES:
+        raise ValueError(f"batch_size must be one of {BATCHES}, got {batch_size!r}")
+    if schedule not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+    run = sgd_runs(batch_size, schedule)
+    traj, avg = run["trajectory"].numpy(), run["average"].numpy()
+    ws = run["w_star"].numpy()
+    H = run["H"].numpy()
+    lx, ly = _ellipses(H, (0.01, 0.05, 0.2, 0.6, 1.5), centre=ws)
+    idx = np.unique(np.r_[np.arange(0, 60), np.linspace(60, _SGD_STEPS, 120).astype(int)])
+    li = _log_indices(_SGD_STEPS, 90)
+    right = dict(xaxis="x2", yaxis="y2")
+    traces = [
+        _tr(
+            "scatter",
+            x=lx,
+            y=ly,
+            mode="lines",
+            line=dict(width=1, color="rgba(128,128,128,0.6)"),
+            name="level sets",
+            hoverinfo="skip",
+        ),
+        _tr(
+            "scatter",
+            x=_f32(traj[idx, 0]),
+            y=_f32(traj[idx, 1]),
+            mode="lines",
+            line=dict(width=1, color=OKABE_ITO[0]),
+            name="SGD iterate w_t",
+        ),
+        _tr(
+            "scatter",
+            x=_f32(avg[idx, 0]),
+            y=_f32(avg[idx, 1]),
+            mode="lines",
+            line=dict(color=OKABE_ITO[5]),
+            name="Polyak average w̄_t",
+        ),
+        _tr(
+            "scatter",
+            x=[ws[0]],
+            y=[ws[1]],
+            mode="markers",
+            name="minimiser w*",
+            marker=dict(symbol="x", size=11, color=OKABE_ITO[7]),
+        ),
+        _tr(
+            "scatter",
+            x=li + 1,
+            y=_f32(np.maximum(run["excess"][li], _LOG_FLOOR)),
+            line=dict(width=1.5, color=OKABE_ITO[0]),
+            showlegend=False,
+            **right,
+        ),
+        _tr(
+            "scatter",
+            x=li + 1,
+            y=_f32(np.maximum(run["excess_avg"][li], _LOG_FLOOR)),
+            line=dict(color=OKABE_ITO[5]),
+            showlegend=False,
+            **right,
+        ),
+    ]
+    tail = slice(_SGD_STEPS // 2, None)
+    layout = side_by_side(("iterates", "F(w) − F(w*)  (log–log)"), gap=0.1)
+    layout["xaxis"].update(range=[-1.8, 1.8], title=dict(text="w₁"))
+    layout["yaxis"].update(range=[-2.2, 1.8], title=dict(text="w₂"), scaleanchor="x")
+    layout["xaxis2"].update(type="log", title=dict(text="step t"))
+    layout["yaxis2"].update(type="log", range=[-7, 1], exponentformat="power")
+    layout.update(
+        title=dict(
+            text=f"B = {batch_size}, α_t {schedule}: mean excess loss over the last 500 steps "
+            f"{run['excess'][tail].mean():.2e} (iterate), {run['excess_avg'][tail].mean():.2e}"
+            " (average)"
+        ),
+        legend=dict(x=0.0, y=0.0, yanchor="bottom"),
+        hovermode=False,
+    )
+    return _fig(traces, layout)
+
+
+def sgd_explorer(mode: str | None = None):
+    """SGD on least squares: batch size and step-size schedule as controls."""
+    return interactive(
+        sgd_figure,
+        Choice("batch_size", list(BATCHES), value=4, label="batch size B"),
+        Choice(
+            "schedule",
+            [("constant", "constant"), ("∝ 1/t", "1/t"), ("∝ 1/√t", "1/sqrt(t)")],
+            label="step size α_t",
+        ),
+        mode=mode,
+        height=480,
+    )
+
+
+# --- optimisers on test functions --------------------------------------------------------------
+
+#: The base learning rate of each optimiser on each test function (the figure's slider multiplies
+#: it by a power of two).
+BASE_LR = {
+    "rosenbrock": {"momentum": 1e-3, "nesterov": 1e-3, "rmsprop": 1e-2, "adam": 5e-2},
+    "beale": {"momentum": 1e-2, "nesterov": 1e-2, "rmsprop": 1e-2, "adam": 5e-2},
+    "quadratic": {"momentum": 0.5, "nesterov": 0.5, "rmsprop": 2e-2, "adam": 5e-2},
+}
+OPTIMIZERS = ("momentum", "nesterov", "rmsprop", "adam")
+_OPT_STEPS = 300
+
+
+_LR_GRID = (-2.0, -1.0, 0.0, 1.0, 2.0)
+_BETA_GRID = (0.5, 0.65, 0.8, 0.95)
+
+
+def make_rule(name: str, lr, beta) -> op.UpdateRule:
+    """The update rule ``name`` with learning rate ``lr`` and its decay parameter ``beta``:
+    the momentum μ (momentum, Nesterov), the smoothing α (RMSprop) or β₁ (Adam, β₂ = 0.999).
+    Numbers or tensors of shape ``(n, 1)`` (a batch of settings)."""
+    if name == "momentum":
+        return op.Momentum(lr, beta)
+    if name == "nesterov":
+        return op.Momentum(lr, beta, nesterov=True)
+    if name == "rmsprop":
+        return op.RMSprop(lr, alpha=beta)
+    if name == "adam":
+        return op.Adam(lr, betas=(beta, 0.999))
+    raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {name!r}")
+
+
+def _batch_run(objective: str, optimizer: str, settings: list[tuple[float, float]]) -> np.ndarray:
+    """Trajectories ``(steps + 1, n, 2)`` for ``n`` settings ``(log2_lr, beta)`` in one batch;
+    a run is cut (nan) from the step where it leaves the box ``|x| ≤ 1000``."""
+    obj = op.OBJECTIVES[objective]()
+    base = BASE_LR[objective][optimizer]
+    lr = torch.tensor([[base * 2.0**a] for a, _ in settings], dtype=F64)
+    beta = torch.tensor([[b] for _, b in settings], dtype=F64)
+    x0 = torch.tensor(obj.start, dtype=F64).expand(len(settings), 2)
+    with np.errstate(all="ignore"):
+        traj = op.optimize(make_rule(optimizer, lr, beta), obj, x0, _OPT_STEPS).numpy().copy()
+    bad = ~np.isfinite(traj).all(-1) | (np.abs(traj) > 1e3).any(-1)
+    bad = np.maximum.accumulate(bad, axis=0)
+    traj[bad] = np.nan
+    return traj
+
+
+@functools.lru_cache(maxsize=16)
+def _grid_runs(objective: str, optimizer: str) -> dict:
+    settings = [(a, b) for a in _LR_GRID for b in _BETA_GRID]
+    traj = _batch_run(objective, optimizer, settings)
+    return {(round(a, 9), round(b, 9)): traj[:, i] for i, (a, b) in enumerate(settings)}
+
+
+@functools.lru_cache(maxsize=4)
+def _gd_run(objective: str) -> np.ndarray:
+    obj = op.OBJECTIVES[objective]()
+    x0 = torch.tensor(obj.start, dtype=F64)
+    return op.optimize(
+        op.GradientDescent(BASE_LR[objective]["momentum"]), obj, x0, _OPT_STEPS
+    ).numpy()
+
+
+def optimizer_run(objective: str, optimizer: str, log2_lr: float, beta: float) -> dict:
+    """One optimiser (and plain GD at the momentum's base rate) on one test function.
+
+    The learning rate is ``BASE_LR[objective][optimizer] · 2^log2_lr``. Settings on the static
+    figure's grid come from one batched run per optimiser (cached); others are run alone.
+    """
+    if objective not in BASE_LR:
+        raise ValueError(f"objective must be one of {sorted(BASE_LR)}, got {objective!r}")
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
+    key = (round(check_real(log2_lr, "log2_lr"), 9), round(check_real(beta, "beta"), 9))
+    grid = _grid_runs(objective, optimizer)
+    traj = grid[key] if key in grid else _batch_run(objective, optimizer, [key])[:, 0]
+    obj = op.OBJECTIVES[objective]()
+    gd = _gd_run(objective)
+    with np.errstate(all="ignore"):
+        gap = obj.value(torch.from_numpy(traj)).numpy() - obj.minimum
+        gap_gd = obj.value(torch.from_numpy(gd)).numpy() - obj.minimum
+    return {
+        "objective": obj,
+        "lr": BASE_LR[objective][optimizer] * 2 ** key[0],
+        "trajectory": traj,
+        "gd": gd,
+        "gap": gap,
+        "gap_gd": gap_gd,
+    }
+
+
+@functools.lru_cache(maxsize=4)
+def _contours(objective: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    obj = op.OBJECTIVES[objective]()
+    x = np.linspace(*obj.xrange, 70)
+    y = np.linspace(*obj.yrange, 60)
+    grid = torch.tensor(np.stack(np.meshgrid(x, y), -1), dtype=F64)
+    z = np.log10(obj.value(grid).numpy() - obj.minimum + 1e-3)
+    return _f32(x), _f32(y), _f32(z)
+
+
+def optimizer_figure(objective: str, optimizer: str, log2_lr: float, beta: float) -> go.Figure:
+    """One optimiser's path on a test function (plain GD in grey) and both loss curves."""
+    run = optimizer_run(objective, optimizer, log2_lr, beta)
+    obj, traj, gd = run["objective"], run["trajectory"], run["gd"]
+    x, y, z = _contours(objective)
+    idx = np.unique(np.r_[np.arange(0, 100), np.linspace(100, _OPT_STEPS, 60).astype(int)])
+    right = dict(xaxis="x2", yaxis="y2")
+    k = np.arange(_OPT_STEPS + 1)
+    colour = OKABE_ITO[OPTIMIZERS.index(optimizer) + 1]
+    label = {"momentum": "momentum", "nesterov": "Nesterov", "rmsprop": "RMSprop", "adam": "Adam"}[
+        optimizer
+    ]
+    traces = [
+        _tr(
+            "contour",
+            x=x,
+            y=y,
+            z=z,
+            showscale=False,
+            colorscale="Greys",
+            reversescale=True,
+            opacity=0.45,
+            contours=dict(coloring="lines"),
+            hoverinfo="skip",
+            ncontours=18,
+        ),
+        _tr(
+            "scatter",
+            x=_f32(gd[idx, 0]),
+            y=_f32(gd[idx, 1]),
+            mode="lines",
+            line=dict(color=OKABE_ITO[7], width=2),
+            name="GD",
+        ),
+        _tr(
+            "scatter",
+            x=_f32(traj[idx, 0]),
+            y=_f32(traj[idx, 1]),
+            mode="lines+markers",
+            marker=dict(size=3),
+            line=dict(color=colour),
+            name=label,
+        ),
+        _tr(
+            "scatter",
+            x=[obj.minimizer[0]],
+            y=[obj.minimizer[1]],
+            mode="markers",
+            marker=dict(symbol="star", size=13, color=OKABE_ITO[6]),
+            name="minimum",
+        ),
+        _tr(
+            "scatter",
+            x=k[idx],
+            y=_f32(np.clip(run["gap_gd"][idx], _LOG_FLOOR, 1e9)),
+            line=dict(color=OKABE_ITO[7], width=2),
+            showlegend=False,
+            **right,
+        ),
+        _tr(
+            "scatter",
+            x=k[idx],
+            y=_f32(np.clip(run["gap"][idx], _LOG_FLOOR, 1e9)),
+            line=dict(color=colour),
+            showlegend=False,
+            **right,
+        ),
+    ]
+    final = run["gap"][-1]
+    end = "diverged" if not np.isfinite(final) else f"f − f* after {_OPT_STEPS} steps = {final:.2e}"
+    bname = {"momentum": "μ", "nesterov": "μ", "rmsprop": "α", "adam": "β₁"}[optimizer]
+    layout = side_by_side(("", "f(x_k) − f*  (log scale)"), split=0.55, gap=0.1)
+    layout["xaxis"].update(range=list(obj.xrange), title=dict(text="x"))
+    layout["yaxis"].update(range=list(obj.yrange), title=dict(text="y"))
+    layout["xaxis2"].update(title=dict(text="step k"), range=[0, _OPT_STEPS])
+    layout["yaxis2"].update(type="log", range=[-14, 4], exponentformat="power")
+    layout.update(
+        title=dict(
+            text=f"{obj.name}, {label}: η = {run['lr']:.3g}, {bname} = {beta:.2f} — {end}",
+            font=dict(size=13),
+        ),
+        legend=dict(x=0.0, y=0.0, yanchor="bottom"),
+        hovermode=False,
+    )
+    return _fig(traces, layout)
+
+
+def optimizer_explorer(objective: str, mode: str | None = None):
+    """Four optimisers on one test function; learning rate and decay parameter as sliders."""
+    if objective not in BASE_LR:
+        raise ValueError(f"objective must be one of {sorted(BASE_LR)}, got {objective!r}")
+
+    def make(optimizer, log2_lr, beta):
+        return optimizer_figure(objective, optimizer, log2_lr, beta)
+
+    return interactive(
+        make,
+        Choice(
+            "optimizer",
+            [
+                ("momentum", "momentum"),
+                ("Nesterov", "nesterov"),
+                ("RMSprop", "rmsprop"),
+                ("Adam", "adam"),
+            ],
+            label="optimizer",
+        ),
+        Slider(
+            "log2_lr",
+            _LR_GRID[0],
+            _LR_GRID[-1],
+            value=0.0,
+            steps=len(_LR_GRID),
+            label="log₂(η / base η)",
+            fmt=".0f",
+        ),
+        Slider(
+            "beta",
+            _BETA_GRID[0],
+            _BETA_GRID[-1],
+            value=0.8,
+            steps=len(_BETA_GRID),
+            label="μ, α or β₁",
+            fmt=".2f",
+        ),
+        mode=mode,
+        height=480,
+    )
+
+
+# --- games -------------------------------------------------------------------------------------
+
+_GAME_STEPS = 150
+
+
+def bilinear_paths(lr: float, steps: int) -> dict[str, np.ndarray]:
+    """The four schemes of :func:`companion.optimization.minmax_trajectory` on ``f = x y`` from
+    ``(1, 0)``, as the linear maps they are (fast enough for a live slider).
+
+    With ``z = (x, y)`` and ``J z = (∂f/∂x, -∂f/∂y) = (y, -x)``: simultaneous ``z ← (I - ηJ) z``;
+    extragradient ``z ← (I - ηJ + η²J²) z``; alternating ``z ← [[1, -η], [η, 1 - η²]] z``;
+    optimistic ``z_{t+1} = (I - 2ηJ) z_t + ηJ z_{t-1}`` after a plain first step. The tests
+    check these against the step-by-step implementation.
+    """
+    lr = check_real(lr, "lr")
+    eye = np.eye(2)
+    J = np.array([[0.0, 1.0], [-1.0, 0.0]])
+    maps = {
+        "simultaneous": eye - lr * J,
+        "alternating": np.array([[1.0, -lr], [lr, 1.0 - lr * lr]]),
+        "extragradient": eye - lr * J + lr * lr * J @ J,
+    }
+    out = {}
+    for name, M in maps.items():
+        z = np.empty((steps + 1, 2))
+        z[0] = (1.0, 0.0)
+        for t in range(steps):
+            z[t + 1] = M @ z[t]
+        out[name] = z
+    z = np.empty((steps + 1, 2))
+    z[0] = (1.0, 0.0)
+    z[1] = (eye - lr * J) @ z[0]
+    A, B = eye - 2 * lr * J, lr * J
+    for t in range(1, steps):
+        z[t + 1] = A @ z[t] + B @ z[t - 1]
+    out["optimistic"] = z
+    return {m: out[m] for m in op.MINMAX_METHODS}
+
+
+def minmax_figure(lr: float) -> go.Figure:
+    """The four update schemes on ``min_x max_y x·y`` from ``(1, 0)``, step size ``lr``."""
+    lr = check_real(lr, "lr")
+    t = np.linspace(0, 2 * np.pi, 121)
+    traces = [
+        _tr(
+            "scatter",
+            x=np.cos(t),
+            y=np.sin(t),
+            mode="lines",
+            hoverinfo="skip",
+            line=dict(width=1, dash="dot", color="rgba(128,128,128,0.7)"),
+            name="start radius",
+        )
+    ]
+    radii = {}
+    paths = bilinear_paths(lr, _GAME_STEPS)
+    for j, method in enumerate(op.MINMAX_METHODS):
+        tr = paths[method]
+        radii[method] = float(np.hypot(*tr[-1]))
+        shown = np.clip(tr, -50, 50)
+        traces.append(
+            _tr(
+                "scatter",
+                x=_f32(shown[:, 0]),
+                y=_f32(shown[:, 1]),
+                mode="lines",
+                line=dict(color=OKABE_ITO[j], width=1.8),
+                name=method,
+            )
+        )
+    traces.append(
+        _tr(
+            "scatter",
+            x=[0],
+            y=[0],
+            mode="markers",
+            name="equilibrium (0, 0)",
+            marker=dict(symbol="x", size=11, color=OKABE_ITO[7]),
+        )
+    )
+    summary = ", ".join(f"{m} {r:.3g}" for m, r in radii.items())
+    layout = dict(
+        title=dict(
+            text=f"η = {lr:.2f}; distance from (0, 0) after {_GAME_STEPS} steps: {summary}",
+            font=dict(size=12),
+        ),
+        xaxis=dict(range=[-2.5, 2.5], title=dict(text="x (minimises)")),
+        yaxis=dict(range=[-2, 2], title=dict(text="y (maximises)"), scaleanchor="x"),
+        hovermode=False,
+    )
+    return _fig(traces, layout)
+
+
+def minmax_explorer(mode: str | None = None):
+    """Gradient descent–ascent and its repairs on the bilinear game; step size as a slider."""
+    return interactive(
+        minmax_figure,
+        Slider("lr", 0.05, 0.5, value=0.2, steps=10, label="step size η", fmt=".2f"),
+        mode=mode,
+        height=520,
+    )

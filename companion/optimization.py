@@ -1,0 +1,650 @@
+"""Optimisation for the chapter "Optimization": test functions, explicit update rules, games.
+
+Everything here is small and explicit on purpose: each optimiser is a few lines that read like
+the chapter's equations, and records the whole trajectory so that a figure can draw it.
+
+Conventions
+-----------
+* Steps are 1-indexed: the first update uses the gradient ``g_1`` at the starting point ``x_0``
+  and produces ``x_1``; bias corrections use ``t = 1, 2, ...``.
+* The update rules follow **PyTorch's** conventions (``torch.optim``), which differ from several
+  papers; the chapter's section "PyTorch's conventions" lists the differences and the tests check
+  that :func:`optimize` reproduces ``torch.optim`` to 1e-10 over 500 steps in float64:
+
+  - SGD with momentum keeps a buffer ``b_t = μ b_{t-1} + g_t`` (no ``1 - μ`` factor, ``b_1 =
+    g_1``) and steps ``x_t = x_{t-1} - η b_t``; this is the heavy-ball method
+    ``x_t = x_{t-1} - η g_t + μ (x_{t-1} - x_{t-2})`` written with a buffer.
+  - Nesterov steps ``x_t = x_{t-1} - η (g_t + μ b_t)`` with the gradient at the *current*
+    point: Sutskever et al.'s look-ahead form after a change of variables.
+  - RMSprop divides by ``sqrt(s_t) + ε`` (ε outside the square root), no bias correction.
+  - Adam divides the bias-corrected first moment by ``sqrt(v̂_t) + ε`` (ε outside the root).
+
+* Points in the plane are tensors of shape ``(..., 2)``; functions broadcast over leading axes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+from ._validate import check_int, check_real, check_tensor
+
+__all__ = [
+    "Objective",
+    "rosenbrock",
+    "beale",
+    "quadratic",
+    "OBJECTIVES",
+    "UpdateRule",
+    "GradientDescent",
+    "Momentum",
+    "RMSprop",
+    "Adam",
+    "optimize",
+    "pl_rate",
+    "quadratic_rate",
+    "step_sizes",
+    "least_squares_problem",
+    "minibatch_gradient_variance",
+    "sgd_least_squares",
+    "polyak_average",
+    "MINMAX_METHODS",
+    "minmax_trajectory",
+    "gradient_penalty",
+    "mlp_forward_backward",
+]
+
+F64 = torch.float64
+
+
+def _point(x: object, name: str = "x") -> Tensor:
+    """Light check for the inner loops: a floating tensor of shape (..., 2). NaN is allowed (a
+    diverged run is filled with NaN and still evaluated)."""
+    if not isinstance(x, Tensor) or not x.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got {type(x).__name__}")
+    if x.ndim == 0 or x.shape[-1] != 2:
+        raise ValueError(f"{name} must have a last dimension of size 2 (points in the plane)")
+    return x
+
+
+@dataclass(frozen=True)
+class Objective:
+    """A function of the plane with its analytic gradient and known minimiser.
+
+    ``value(x)`` and ``grad(x)`` take tensors of shape ``(..., 2)``; ``xrange``/``yrange`` are
+    the plotting window and ``start`` the figures' starting point.
+    """
+
+    name: str
+    value: Callable[[Tensor], Tensor] = field(repr=False)
+    grad: Callable[[Tensor], Tensor] = field(repr=False)
+    minimizer: tuple[float, float]
+    minimum: float
+    start: tuple[float, float]
+    xrange: tuple[float, float]
+    yrange: tuple[float, float]
+    smoothness: float | None = None  # L, where the gradient is globally L-Lipschitz
+    strong_convexity: float | None = None  # μ, where f is μ-strongly convex
+
+
+def rosenbrock(a: float = 1.0, b: float = 100.0) -> Objective:
+    """``f(x, y) = (a - x)² + b (y - x²)²``, minimum 0 at ``(a, a²)``: a curved, narrow valley."""
+    a, b = check_real(a, "a"), check_real(b, "b")
+    if b <= 0:
+        raise ValueError(f"b must be > 0, got {b}")
+
+    def value(p: Tensor) -> Tensor:
+        p = _point(p)
+        x, y = p[..., 0], p[..., 1]
+        return (a - x) ** 2 + b * (y - x**2) ** 2
+
+    def grad(p: Tensor) -> Tensor:
+        p = _point(p)
+        x, y = p[..., 0], p[..., 1]
+        r = y - x**2
+        return torch.stack([-2 * (a - x) - 4 * b * x * r, 2 * b * r], dim=-1)
+
+    return Objective(
+        "Rosenbrock", value, grad, (a, a * a), 0.0, (-1.5, 2.0), (-2.0, 2.0), (-1.0, 3.0)
+    )
+
+
+_BEALE_C = (1.5, 2.25, 2.625)
+
+
+def beale() -> Objective:
+    """Beale's function ``sum_{i=1}^3 (c_i - x + x y^i)²`` with ``c = (1.5, 2.25, 2.625)``.
+
+    Minimum 0 at ``(3, 0.5)``; flat plateaus and steep walls.
+    """
+
+    def value(p: Tensor) -> Tensor:
+        p = _point(p)
+        x, y = p[..., 0], p[..., 1]
+        return sum((c - x + x * y ** (i + 1)) ** 2 for i, c in enumerate(_BEALE_C))
+
+    def grad(p: Tensor) -> Tensor:
+        p = _point(p)
+        x, y = p[..., 0], p[..., 1]
+        y2 = y * y
+        y3 = y2 * y
+        r1, r2, r3 = (c - x + x * yk for c, yk in zip(_BEALE_C, (y, y2, y3), strict=True))
+        gx = 2 * (r1 * (y - 1) + r2 * (y2 - 1) + r3 * (y3 - 1))
+        gy = 2 * x * (r1 + 2 * r2 * y + 3 * r3 * y2)
+        return torch.stack([gx, gy], dim=-1)
+
+    return Objective("Beale", value, grad, (3.0, 0.5), 0.0, (1.0, 1.4), (-0.5, 4.5), (-1.5, 2.0))
+
+
+def quadratic(kappa: float = 10.0, L: float = 1.0, angle: float = math.pi / 6) -> Objective:
+    """``f(x) = ½ xᵀ H x`` with eigenvalues ``L`` and ``μ = L/κ``, eigenvectors rotated by
+    ``angle`` (radians). Minimum 0 at the origin; gradient ``H x`` is ``L``-Lipschitz and ``f`` is
+    ``μ``-strongly convex."""
+    kappa, L, angle = check_real(kappa, "kappa"), check_real(L, "L"), check_real(angle, "angle")
+    if kappa < 1:
+        raise ValueError(f"kappa must be >= 1 (it is L/μ), got {kappa}")
+    if L <= 0:
+        raise ValueError(f"L must be > 0, got {L}")
+    mu = L / kappa
+    c, s = math.cos(angle), math.sin(angle)
+    h = torch.tensor(
+        [
+            [L * c * c + mu * s * s, (L - mu) * c * s],
+            [(L - mu) * c * s, L * s * s + mu * c * c],
+        ],
+        dtype=F64,
+    )
+
+    def value(p: Tensor) -> Tensor:
+        p = _point(p)
+        hp = h.to(p)
+        return 0.5 * torch.einsum("...i,ij,...j->...", p, hp, p)
+
+    def grad(p: Tensor) -> Tensor:
+        p = _point(p)
+        return p @ h.to(p)  # H is symmetric
+
+    return Objective(
+        f"quadratic (κ = {kappa:g})",
+        value,
+        grad,
+        (0.0, 0.0),
+        0.0,
+        (-1.8, 1.2),
+        (-2.2, 2.2),
+        (-2.2, 2.2),
+        smoothness=L,
+        strong_convexity=mu,
+    )
+
+
+#: The three test functions of the optimiser figures.
+OBJECTIVES: dict[str, Callable[[], Objective]] = {
+    "rosenbrock": rosenbrock,
+    "beale": beale,
+    "quadratic": lambda: quadratic(kappa=25.0),
+}
+
+
+# --- update rules ------------------------------------------------------------------------------
+
+
+def _lr(lr: object) -> float:
+    lr = check_real(lr, "lr")
+    if lr <= 0:
+        raise ValueError(f"lr must be > 0, got {lr}")
+    return lr
+
+
+def _hyper(value: object, name: str, low: float, high: float | None) -> float | Tensor:
+    """A hyper-parameter: a real number, or a tensor of them (one per row of a batch of runs)
+    in ``[low, high)`` (``(0, ∞)`` for ``high=None``, i.e. a learning rate)."""
+    if isinstance(value, Tensor):
+        v = check_tensor(value, name).detach()
+        bad = (v <= 0) if high is None else (v < low) | (v >= high)
+    else:
+        v = check_real(value, name)
+        bad = (v <= 0) if high is None else not low <= v < high
+    if bool(bad if isinstance(bad, bool) else bad.any()):
+        where = "> 0" if high is None else f"in [{low:g}, {high:g})"
+        raise ValueError(f"{name} must be {where}, got {value}")
+    return value if isinstance(value, Tensor) else v
+
+
+class UpdateRule:
+    """An optimiser as an explicit update rule ``x_t = step(x_{t-1}, g_t)`` with internal state.
+
+    Call :meth:`reset` before a new trajectory (``optimize`` does it). Hyper-parameters are real
+    numbers; a tensor of them (shape ``(n, 1)`` for points of shape ``(n, 2)``) runs ``n``
+    settings at once, one per row.
+    """
+
+    name = "update rule"
+
+    def reset(self) -> None:
+        self.t = 0
+
+    def step(self, x: Tensor, g: Tensor) -> Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class GradientDescent(UpdateRule):
+    """``x_t = x_{t-1} - η g_t`` {eq}`eq-opt-gd`."""
+
+    name = "GD"
+
+    def __init__(self, lr: float):
+        self.lr = _hyper(lr, "lr", 0, None)
+        self.reset()
+
+    def step(self, x: Tensor, g: Tensor) -> Tensor:
+        self.t += 1
+        return x - self.lr * g
+
+
+class Momentum(UpdateRule):
+    """SGD with momentum, PyTorch's convention {eq}`eq-opt-momentum`.
+
+    ``b_t = μ b_{t-1} + g_t`` (``b_1 = g_1``); plain: ``x_t = x_{t-1} - η b_t``;
+    Nesterov: ``x_t = x_{t-1} - η (g_t + μ b_t)``.
+    """
+
+    def __init__(self, lr: float, momentum: float = 0.9, nesterov: bool = False):
+        self.lr = _hyper(lr, "lr", 0, None)
+        self.momentum = _hyper(momentum, "momentum", 0, 1)
+        if not isinstance(nesterov, bool):
+            raise TypeError(f"nesterov must be True or False, got {nesterov!r}")
+        if nesterov and bool(torch.any(torch.as_tensor(self.momentum) == 0)):
+            raise ValueError("Nesterov momentum needs momentum > 0")
+        self.nesterov = nesterov
+        self.name = "Nesterov" if nesterov else "momentum"
+        self.reset()
+
+    def reset(self) -> None:
+        super().reset()
+        self.buffer: Tensor | None = None
+
+    def step(self, x: Tensor, g: Tensor) -> Tensor:
+        self.t += 1
+        self.buffer = g.clone() if self.buffer is None else self.momentum * self.buffer + g
+        direction = g + self.momentum * self.buffer if self.nesterov else self.buffer
+        return x - self.lr * direction
+
+
+class RMSprop(UpdateRule):
+    """RMSprop, PyTorch's convention {eq}`eq-opt-rmsprop`: ``s_t = α s_{t-1} + (1-α) g_t²``,
+    ``x_t = x_{t-1} - η g_t / (sqrt(s_t) + ε)``, with ``s_0 = 0`` and no bias correction."""
+
+    name = "RMSprop"
+
+    def __init__(self, lr: float = 0.01, alpha: float = 0.99, eps: float = 1e-8):
+        self.lr = _hyper(lr, "lr", 0, None)
+        self.alpha = _hyper(alpha, "alpha", 0, 1)
+        self.eps = check_real(eps, "eps")
+        if self.eps < 0:
+            raise ValueError(f"eps must be >= 0, got {self.eps}")
+        self.reset()
+
+    def reset(self) -> None:
+        super().reset()
+        self.square_avg: Tensor | None = None
+
+    def step(self, x: Tensor, g: Tensor) -> Tensor:
+        self.t += 1
+        prev = torch.zeros_like(g) if self.square_avg is None else self.square_avg
+        if isinstance(self.alpha, Tensor) or isinstance(self.lr, Tensor):  # a batch of settings
+            self.square_avg = self.alpha * prev + (1 - self.alpha) * g * g
+            return x - self.lr * g / (self.square_avg.sqrt() + self.eps)
+        # The same, in PyTorch's order of floating-point operations: near a minimum RMSprop's
+        # steps stay of size ~η and hover chaotically, which amplifies any rounding difference.
+        self.square_avg = torch.addcmul(self.alpha * prev, g, g, value=1 - self.alpha)
+        return torch.addcdiv(x, g, self.square_avg.sqrt() + self.eps, value=-self.lr)
+
+
+class Adam(UpdateRule):
+    """Adam {eq}`eq-opt-adam`: moments ``m_t, v_t`` with ``m_0 = v_0 = 0``, bias corrections
+    ``m̂_t = m_t / (1 - β₁ᵗ)``, ``v̂_t = v_t / (1 - β₂ᵗ)``, step
+    ``x_t = x_{t-1} - η m̂_t / (sqrt(v̂_t) + ε)``."""
+
+    name = "Adam"
+
+    def __init__(self, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps=1e-8):
+        self.lr = _hyper(lr, "lr", 0, None)
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+        self.beta1 = _hyper(betas[0], "beta1", 0, 1)
+        self.beta2 = _hyper(betas[1], "beta2", 0, 1)
+        self.eps = check_real(eps, "eps")
+        if self.eps < 0:
+            raise ValueError(f"eps must be >= 0, got {self.eps}")
+        self.reset()
+
+    def reset(self) -> None:
+        super().reset()
+        self.m: Tensor | None = None
+        self.v: Tensor | None = None
+
+    def step(self, x: Tensor, g: Tensor) -> Tensor:
+        self.t += 1
+        m = torch.zeros_like(g) if self.m is None else self.m
+        v = torch.zeros_like(g) if self.v is None else self.v
+        self.m = self.beta1 * m + (1 - self.beta1) * g
+        self.v = self.beta2 * v + (1 - self.beta2) * g * g
+        m_hat = self.m / (1 - self.beta1**self.t)
+        v_hat = self.v / (1 - self.beta2**self.t)
+        return x - self.lr * m_hat / (v_hat.sqrt() + self.eps)
+
+
+def optimize(
+    rule: UpdateRule,
+    grad: Objective | Callable[[Tensor], Tensor],
+    x0: object,
+    steps: int,
+    *,
+    stop_above: float | None = None,
+) -> Tensor:
+    """Run ``rule`` from ``x0`` for ``steps`` updates and return the trajectory.
+
+    Parameters
+    ----------
+    rule
+        An :class:`UpdateRule` (it is reset first).
+    grad
+        An :class:`Objective` (its analytic gradient is used) or a function ``x -> ∇f(x)``.
+    x0
+        Starting point, a floating tensor of any shape the gradient accepts.
+    steps
+        Number of updates (``>= 1``).
+    stop_above
+        If given, stop early once ``|x|`` exceeds it anywhere (a diverging run); the rest of the
+        trajectory is filled with ``nan`` so that its length is always ``steps + 1``.
+
+    Returns
+    -------
+    Tensor
+        Shape ``(steps + 1, *x0.shape)``: ``x_0, x_1, ..., x_steps``.
+    """
+    if not isinstance(rule, UpdateRule):
+        raise TypeError(f"rule must be an UpdateRule (GradientDescent, Adam, ...), got {rule!r}")
+    grad_fn = grad.grad if isinstance(grad, Objective) else grad
+    if not callable(grad_fn):
+        raise TypeError("grad must be an Objective or a callable returning the gradient")
+    x = check_tensor(x0, "x0")
+    steps = check_int(steps, "steps", minimum=1)
+    rule.reset()
+    out = torch.full((steps + 1, *x.shape), math.nan, dtype=x.dtype, device=x.device)
+    out[0] = x
+    for t in range(1, steps + 1):
+        x = rule.step(x, grad_fn(x))
+        out[t] = x
+        if stop_above is not None and not bool(torch.all(x.abs() <= stop_above)):
+            break
+    return out
+
+
+# --- rates -------------------------------------------------------------------------------------
+
+
+def pl_rate(mu: float, L: float, lr: float) -> float:
+    """Contraction factor of ``f(x_k) - f*`` per gradient step under μ-PL and L-smoothness:
+    ``1 - 2 μ η (1 - L η / 2)`` {eq}`eq-opt-pl-rate`; equals ``1 - μ/L`` at ``η = 1/L``.
+    Only a contraction for ``0 < η < 2/L``."""
+    mu, L, lr = check_real(mu, "mu"), check_real(L, "L"), _lr(lr)
+    if not 0 < mu <= L:
+        raise ValueError(f"need 0 < mu <= L, got mu={mu}, L={L}")
+    return 1.0 - 2.0 * mu * lr * (1.0 - L * lr / 2.0)
+
+
+def quadratic_rate(mu: float, L: float, lr: float) -> float:
+    """Exact worst-case contraction of the distance to the minimiser for gradient descent on a
+    quadratic with Hessian eigenvalues in ``[μ, L]``: ``max(|1 - η μ|, |1 - η L|)``."""
+    mu, L, lr = check_real(mu, "mu"), check_real(L, "L"), _lr(lr)
+    if not 0 < mu <= L:
+        raise ValueError(f"need 0 < mu <= L, got mu={mu}, L={L}")
+    return max(abs(1 - lr * mu), abs(1 - lr * L))
+
+
+# --- stochastic gradients -----------------------------------------------------------------------
+
+
+def step_sizes(kind: str, steps: int, lr0: float, t0: float = 10.0) -> Tensor:
+    """Step sizes ``α_1, ..., α_steps`` of a schedule (float64).
+
+    ``"constant"``: ``α_t = lr0``; ``"1/t"``: ``lr0 · t0 / (t0 + t)``; ``"1/sqrt(t)"``:
+    ``lr0 · sqrt(t0 / (t0 + t))``. The ``1/t`` schedule meets both Robbins–Monro conditions
+    {eq}`eq-opt-robbins-monro`; ``1/sqrt(t)`` only the first (``sum α_t² = ∞``); a constant
+    only the first.
+    """
+    steps = check_int(steps, "steps", minimum=1)
+    lr0, t0 = _lr(lr0), check_real(t0, "t0")
+    if t0 <= 0:
+        raise ValueError(f"t0 must be > 0, got {t0}")
+    t = torch.arange(1, steps + 1, dtype=F64)
+    if kind == "constant":
+        return torch.full_like(t, lr0)
+    if kind == "1/t":
+        return lr0 * t0 / (t0 + t)
+    if kind == "1/sqrt(t)":
+        return lr0 * torch.sqrt(t0 / (t0 + t))
+    raise ValueError(f"kind must be 'constant', '1/t' or '1/sqrt(t)', got {kind!r}")
+
+
+def least_squares_problem(
+    n: int = 512, noise: float = 0.5, seed: int = 0
+) -> tuple[Tensor, Tensor, Tensor]:
+    """A two-parameter linear regression ``y = X w + noise`` with correlated features.
+
+    Returns ``(X, y, w_star)`` in float64, where ``w_star`` minimises the empirical loss
+    ``F(w) = ‖X w - y‖² / (2n)`` (the least-squares solution, not the generating weights).
+    """
+    n = check_int(n, "n", minimum=2)
+    noise = check_real(noise, "noise")
+    if noise < 0:
+        raise ValueError(f"noise must be >= 0, got {noise}")
+    gen = torch.Generator().manual_seed(check_int(seed, "seed", minimum=0))
+    z = torch.randn(n, 2, generator=gen, dtype=F64)
+    X = z @ torch.tensor([[1.0, 0.0], [0.6, 0.5]], dtype=F64)
+    y = X @ torch.tensor([1.0, -1.0], dtype=F64) + noise * torch.randn(n, generator=gen, dtype=F64)
+    w_star = torch.linalg.lstsq(X, y.unsqueeze(-1)).solution.squeeze(-1)
+    return X, y, w_star
+
+
+def _check_regression(X: object, y: object) -> tuple[Tensor, Tensor]:
+    X = check_tensor(X, "X", ndim=2)
+    y = check_tensor(y, "y", ndim=1)
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(f"X has {X.shape[0]} rows but y has {y.shape[0]} entries")
+    return X, y
+
+
+def minibatch_gradient_variance(X: object, y: object, w: object, batch_size: int) -> Tensor:
+    """Covariance of the mini-batch gradient of ``F(w) = ‖Xw - y‖²/(2n)`` at ``w``, for a batch
+    of ``B`` rows drawn uniformly *without* replacement:
+    ``Cov = (S / B) · (n - B) / (n - 1)``, with ``S`` the (1/n-normalised) covariance of the
+    per-example gradients {eq}`eq-opt-minibatch-variance`."""
+    X, y = _check_regression(X, y)
+    w = check_tensor(w, "w", ndim=1)
+    n = X.shape[0]
+    B = check_int(batch_size, "batch_size", minimum=1)
+    if B > n:
+        raise ValueError(f"batch_size must be at most n = {n}, got {B}")
+    per_example = (X @ w - y).unsqueeze(-1) * X  # (n, d)
+    centred = per_example - per_example.mean(0)
+    S = centred.T @ centred / n
+    return S / B * (n - B) / (n - 1)
+
+
+def sgd_least_squares(
+    X: object,
+    y: object,
+    batch_size: int,
+    lr: Tensor,
+    w0: object,
+    *,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """Mini-batch SGD on ``F(w) = ‖X w - y‖² / (2n)`` with the step sizes ``lr`` (one per step,
+    e.g. from :func:`step_sizes`). Each batch is drawn without replacement, independently per
+    step. Returns the trajectory ``(steps + 1, d)``."""
+    X, y = _check_regression(X, y)
+    lr = check_tensor(lr, "lr", ndim=1)
+    if (lr <= 0).any():
+        raise ValueError("every step size in lr must be > 0")
+    w = check_tensor(w0, "w0", ndim=1).clone()
+    n = X.shape[0]
+    B = check_int(batch_size, "batch_size", minimum=1)
+    if B > n:
+        raise ValueError(f"batch_size must be at most n = {n}, got {B}")
+    steps = len(lr)
+    # Batch t is the first B entries of a uniformly random permutation of the rows.
+    batches = torch.rand(steps, n, generator=generator, dtype=F64).argsort(dim=1)[:, :B]
+    batches = batches.to(X.device)
+    xs, ys = X[batches], y[batches]  # (steps, B, d), (steps, B)
+    scale = (lr / B).tolist()
+    out = torch.empty(steps + 1, w.shape[0], dtype=w.dtype, device=w.device)
+    out[0] = w
+    for t in range(steps):
+        xb = xs[t]
+        w = w - scale[t] * (xb.T @ (xb @ w - ys[t]))
+        out[t + 1] = w
+    return out
+
+
+def polyak_average(trajectory: object) -> Tensor:
+    """Running means ``w̄_t = (1/t) sum_{i=1}^t w_i`` of a trajectory ``(steps + 1, d)`` (the
+    starting point ``w_0`` is left out); row ``t`` of the result is ``w̄_t``, row 0 is ``w_0``."""
+    tr = check_tensor(trajectory, "trajectory", ndim=2)
+    out = tr.clone()
+    counts = torch.arange(1, tr.shape[0], dtype=tr.dtype, device=tr.device).unsqueeze(-1)
+    out[1:] = torch.cumsum(tr[1:], dim=0) / counts
+    return out
+
+
+# --- games -------------------------------------------------------------------------------------
+
+MINMAX_METHODS = ("simultaneous", "alternating", "extragradient", "optimistic")
+
+
+def _bilinear_grads(p: Tensor) -> tuple[Tensor, Tensor]:
+    return p[..., 1], p[..., 0]  # f(x, y) = x y: ∂f/∂x = y, ∂f/∂y = x
+
+
+def minmax_trajectory(
+    method: str,
+    lr: float,
+    steps: int,
+    start: tuple[float, float] = (1.0, 0.0),
+    grads: Callable[[Tensor], tuple[Tensor, Tensor]] | None = None,
+) -> Tensor:
+    """Gradient descent in ``x``, ascent in ``y`` for ``min_x max_y f(x, y)``.
+
+    ``grads(p) -> (∂f/∂x, ∂f/∂y)`` at ``p = (x, y)``; the default is the bilinear game
+    ``f(x, y) = x y`` {eq}`eq-opt-bilinear`. Methods:
+
+    * ``"simultaneous"``: both players step from the same point;
+    * ``"alternating"``: ``x`` steps first, ``y`` then uses the new ``x``;
+    * ``"extragradient"``: a trial step, then the real step with the trial point's gradients;
+    * ``"optimistic"``: ``2 g_t - g_{t-1}`` in place of ``g_t`` (``g_0 = g_1``).
+
+    Returns the trajectory of ``(x, y)``, shape ``(steps + 1, 2)``, float64.
+    """
+    if method not in MINMAX_METHODS:
+        raise ValueError(f"method must be one of {MINMAX_METHODS}, got {method!r}")
+    lr = _lr(lr)
+    steps = check_int(steps, "steps", minimum=1)
+    grads = _bilinear_grads if grads is None else grads
+    if not callable(grads):
+        raise TypeError("grads must be a callable p -> (df/dx, df/dy)")
+    p = torch.tensor([check_real(v, "start") for v in start], dtype=F64)
+    if p.shape != (2,):
+        raise ValueError("start must be a pair (x, y)")
+    out = torch.empty(steps + 1, 2, dtype=F64)
+    out[0] = p
+    prev = None
+    for t in range(1, steps + 1):
+        x, y = p[0], p[1]
+        if method == "simultaneous":
+            gx, gy = grads(p)
+            p = torch.stack([x - lr * gx, y + lr * gy])
+        elif method == "alternating":
+            gx, _ = grads(p)
+            x = x - lr * gx
+            _, gy = grads(torch.stack([x, y]))
+            p = torch.stack([x, y + lr * gy])
+        elif method == "extragradient":
+            gx, gy = grads(p)
+            trial = torch.stack([x - lr * gx, y + lr * gy])
+            gx, gy = grads(trial)
+            p = torch.stack([x - lr * gx, y + lr * gy])
+        else:  # optimistic
+            gx, gy = grads(p)
+            px, py = (gx, gy) if prev is None else prev
+            prev = (gx, gy)
+            p = torch.stack([x - lr * (2 * gx - px), y + lr * (2 * gy - py)])
+        out[t] = p
+    return out
+
+
+def gradient_penalty(
+    critic: Callable[[Tensor], Tensor],
+    real: object,
+    fake: object,
+    *,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """WGAN-GP's penalty ``E[(‖∇D(x̂)‖₂ - 1)²]`` at ``x̂ = ε x_real + (1 - ε) x_fake``,
+    ``ε ~ U[0, 1]`` per pair {eq}`eq-opt-gp`. Differentiable in the critic's parameters
+    (``create_graph=True``). ``real`` and ``fake`` have shape ``(n, d)``."""
+    if not callable(critic):
+        raise TypeError("critic must be callable (a torch.nn.Module or a function)")
+    real = check_tensor(real, "real", ndim=2)
+    fake = check_tensor(fake, "fake", ndim=2)
+    if real.shape != fake.shape:
+        raise ValueError(f"real {tuple(real.shape)} and fake {tuple(fake.shape)} must match")
+    eps = torch.rand(real.shape[0], 1, generator=generator, dtype=real.dtype).to(real.device)
+    x_hat = (eps * real + (1 - eps) * fake).detach().requires_grad_(True)
+    out = critic(x_hat)
+    (g,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)
+    return ((g.norm(dim=-1) - 1) ** 2).mean()
+
+
+# --- backpropagation by hand ------------------------------------------------------------------
+
+
+def mlp_forward_backward(
+    x: object, y: object, W1: object, b1: object, W2: object, b2: object
+) -> tuple[Tensor, dict[str, Tensor]]:
+    """Loss and gradients of a one-hidden-layer tanh network, by the chain rule written out.
+
+    Forward (rows are examples, ``n`` of them)::
+
+        a = x W1ᵀ + b1,   h = tanh(a),   ŷ = h W2ᵀ + b2,   L = ‖ŷ - y‖² / (2n)
+
+    Backward (reverse mode: each line reuses the one above) {eq}`eq-opt-backprop`::
+
+        δ_ŷ = (ŷ - y) / n,  ∂L/∂W2 = δ_ŷᵀ h,  ∂L/∂b2 = Σ δ_ŷ,
+        δ_a = (δ_ŷ W2) ⊙ (1 - h²),  ∂L/∂W1 = δ_aᵀ x,  ∂L/∂b1 = Σ δ_a.
+
+    Returns ``(L, {"W1": ..., "b1": ..., "W2": ..., "b2": ...})``.
+    """
+    x = check_tensor(x, "x", ndim=2)
+    y = check_tensor(y, "y", ndim=2)
+    W1, W2 = check_tensor(W1, "W1", ndim=2), check_tensor(W2, "W2", ndim=2)
+    b1, b2 = check_tensor(b1, "b1", ndim=1), check_tensor(b2, "b2", ndim=1)
+    if W1.shape[1] != x.shape[1] or b1.shape[0] != W1.shape[0] or W2.shape[1] != W1.shape[0]:
+        raise ValueError("shapes do not chain: need W1 (h, d), b1 (h,), W2 (k, h) for x (n, d)")
+    if b2.shape[0] != W2.shape[0] or y.shape != (x.shape[0], W2.shape[0]):
+        raise ValueError("need b2 (k,) and y (n, k) for W2 (k, h)")
+    n = x.shape[0]
+    a = x @ W1.T + b1
+    h = torch.tanh(a)
+    y_hat = h @ W2.T + b2
+    loss = ((y_hat - y) ** 2).sum() / (2 * n)
+    d_yhat = (y_hat - y) / n
+    d_a = (d_yhat @ W2) * (1 - h**2)
+    grads = {"W1": d_a.T @ x, "b1": d_a.sum(0), "W2": d_yhat.T @ h, "b2": d_yhat.sum(0)}
+    return loss, grads

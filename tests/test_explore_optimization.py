@@ -1,0 +1,150 @@
+"""Figures of the optimization chapter: printed numbers against independent computations."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+import torch
+
+from companion.explore import optimization as ex
+from companion.figures import LiveFigure, StaticFigure
+
+
+def numbers(text: str) -> list[float]:
+    return [float(v) for v in re.findall(r"-?\d+\.?\d*(?:e[-+]?\d+)?", text)]
+
+
+def test_gd_title_rate_against_numpy():
+    # GD on ½xᵀHx in numpy, from scratch: H = R diag(1, 1/κ) Rᵀ, R a rotation by π/6.
+    kappa, ratio = 10.0, 0.5
+    c, s = math.cos(math.pi / 6), math.sin(math.pi / 6)
+    R = np.array([[c, -s], [s, c]])
+    H = R @ np.diag([1.0, 1 / kappa]) @ R.T
+    x = np.array([-1.8, 1.2])
+    lr = 2 * ratio
+    gaps = []
+    for _ in range(ex._GD_STEPS + 1):
+        gaps.append(0.5 * x @ H @ x)
+        x = x - lr * H @ x
+    measured = (gaps[-1] / gaps[ex._GD_STEPS // 2]) ** (1 / (ex._GD_STEPS - ex._GD_STEPS // 2))
+    title = ex.gd_quadratic_figure(1.0, ratio).layout.title.text
+    shown = float(re.search(r"measured rate (\d\.\d+)", title).group(1))
+    assert shown == pytest.approx(measured, abs=1e-4)
+    bound = float(re.search(r"bound (\d\.\d+)", title).group(1))
+    assert bound == pytest.approx(1 - 2 * (1 / kappa) * lr * (1 - lr / 2), abs=1e-4)
+    assert "diverges" in ex.gd_quadratic_figure(1.0, 1.1).layout.title.text
+
+
+def test_sgd_title_matches_runs():
+    run = ex.sgd_runs(16, "1/t")
+    title = ex.sgd_figure(16, "1/t").layout.title.text
+    it, avg = numbers(title.split(":", 1)[1])[-2:]
+    assert it == pytest.approx(run["excess"][500:].mean(), rel=1e-2)
+    assert avg == pytest.approx(run["excess_avg"][500:].mean(), rel=1e-2)
+    # The excess loss is F(w) - F(w*) recomputed from the data with numpy.
+    X, w_star = run["X"].numpy(), run["w_star"].numpy()
+    y = X @ np.array([1.0, -1.0])  # only differences of F matter: F(w)-F(w*) is quadratic
+    w = run["trajectory"][-1].numpy()
+    H = X.T @ X / len(X)
+    assert run["excess"][-1] == pytest.approx(0.5 * (w - w_star) @ H @ (w - w_star), rel=1e-10)
+    assert y.shape == (512,)
+    with pytest.raises(ValueError, match="batch_size"):
+        ex.sgd_figure(3, "1/t")
+
+
+def test_polyak_average_beats_iterate_with_constant_steps():
+    for b in (1, 4):
+        run = ex.sgd_runs(b, "constant")
+        assert run["excess_avg"][500:].mean() < 0.5 * run["excess"][500:].mean()
+
+
+def test_optimizer_grid_equals_single_run():
+    grid = ex.optimizer_run("beale", "adam", 1.0, 0.65)  # from the cached batch
+    single = ex._batch_run("beale", "adam", [(1.0, 0.65000001)])[:, 0]
+    np.testing.assert_allclose(grid["trajectory"], single, atol=1e-5)
+    off_grid = ex.optimizer_run("beale", "adam", 0.5, 0.7)
+    assert np.isfinite(off_grid["trajectory"]).all()
+    with pytest.raises(ValueError, match="optimizer"):
+        ex.optimizer_run("beale", "sgd", 0.0, 0.5)
+    with pytest.raises(ValueError, match="objective"):
+        ex.optimizer_run("himmelblau", "adam", 0.0, 0.5)
+
+
+def test_minmax_title_against_closed_form():
+    lr = 0.3
+    title = ex.minmax_figure(lr).layout.title.text
+    vals = dict(
+        re.findall(r"(simultaneous|alternating|extragradient|optimistic) ([\d.e+-]+)", title)
+    )
+    k = ex._GAME_STEPS
+    assert float(vals["simultaneous"]) == pytest.approx((1 + lr**2) ** (k / 2), rel=5e-3)
+    assert float(vals["extragradient"]) == pytest.approx((1 - lr**2 + lr**4) ** (k / 2), rel=5e-3)
+
+
+FACTORIES = [
+    ex.gd_explorer,
+    ex.sgd_explorer,
+    ex.minmax_explorer,
+    lambda mode: ex.optimizer_explorer("rosenbrock", mode=mode),
+    lambda mode: ex.optimizer_explorer("beale", mode=mode),
+    lambda mode: ex.optimizer_explorer("quadratic", mode=mode),
+]
+
+
+@pytest.mark.parametrize("factory", FACTORIES)
+def test_both_modes_build(factory):
+    static = factory(mode="static")
+    assert isinstance(static, StaticFigure)
+    sizes = [len(c.grid()) for c in static.controls]
+    assert len(static.payload["frames"]) == math.prod(sizes) <= 300
+    assert len(static.to_html()) < 2_000_000
+    # Validated rebuild: the unvalidated dict figures are legal plotly.
+    go.Figure(static.figure.to_plotly_json())
+    live = factory(mode="live")
+    assert isinstance(live, LiveFigure)
+    for c in live._specs:
+        if hasattr(c, "min"):
+            for v in (c.min, c.max):
+                live.update(**{c.name: v})
+                assert live.figure.layout.title.text
+        else:
+            for v in c.grid():
+                live.update(**{c.name: v})
+                assert live.figure.layout.title.text
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="ratio"):
+        ex.gd_quadratic_run(1.0, 0.0)
+    with pytest.raises(ValueError, match="objective"):
+        ex.optimizer_explorer("himmelblau")
+    with pytest.raises(ValueError, match="optimizer"):
+        ex.make_rule("lbfgs", 0.1, 0.5)
+
+
+@pytest.mark.parametrize("lr", [0.05, 0.27, 0.5])
+def test_bilinear_paths_equal_step_by_step(lr):
+    from companion import optimization as op
+
+    paths = ex.bilinear_paths(lr, 150)
+    for method in op.MINMAX_METHODS:
+        ref = op.minmax_trajectory(method, lr, 150).numpy()
+        np.testing.assert_allclose(paths[method], ref, rtol=1e-9, atol=1e-12, err_msg=method)
+
+
+def test_level_sets_lie_on_their_levels():
+    from companion import optimization as op
+
+    fig = ex.gd_quadratic_figure(1.5, 0.5)
+    xs = np.array([v if v is not None else np.nan for v in fig.data[0].x], dtype=float)
+    ys = np.array([v if v is not None else np.nan for v in fig.data[0].y], dtype=float)
+    pts = np.stack([xs, ys], -1)
+    pts = pts[np.isfinite(pts).all(1)]
+    obj = op.quadratic(kappa=10**1.5, L=1.0)
+    vals = obj.value(torch.as_tensor(pts)).numpy()
+    levels = np.array([0.02, 0.2, 0.6, 1.5])
+    assert np.all(np.min(np.abs(vals[:, None] - levels[None]), axis=1) < 1e-3)
