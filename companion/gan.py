@@ -1,0 +1,690 @@
+"""Generative adversarial networks: the chapter "Generative adversarial networks" in code.
+
+Conventions (the book's, stated once here):
+
+* The discriminator returns a **logit** :math:`a(x) \\in \\mathbb R`; its probability of "real" is
+  :math:`D(x) = \\sigma(a(x))`. Every loss is written in terms of logits with ``softplus``, so
+  nothing is ever computed as ``log(sigmoid(·))`` (which underflows to −∞).
+* Logarithms are natural (nats); :math:`\\log 4 = 2 \\log 2`.
+* The generator maps a latent :math:`z \\sim \\mathcal N(0, I_d)` to :math:`x = G(z)`.
+* A WGAN's "discriminator" is a *critic* :math:`f(x) \\in \\mathbb R` (no sigmoid).
+
+Losses (``loss=`` of :func:`fit`; each is minimised by the player named):
+
+=================  ===========================================  ================================
+``loss``           discriminator / critic                       generator
+=================  ===========================================  ================================
+``"minimax"``      :math:`-\\log D(x) - \\log(1 - D(G(z)))`       :math:`\\log(1 - D(G(z)))`
+``"nonsaturating"`` same                                        :math:`-\\log D(G(z))`
+``"wgan"``         :math:`f(G(z)) - f(x)`, weights clipped       :math:`-f(G(z))`
+``"wgan-gp"``      same + :math:`\\lambda(\\lVert\\nabla f(\\hat x)\\rVert - 1)^2`  :math:`-f(G(z))`
+=================  ===========================================  ================================
+
+(eq-gan-value, eq-gan-ns, eq-gan-wgan, eq-gan-gp in the chapter.) The closed forms the chapter
+verifies — the optimal discriminator (eq-gan-dstar), the value C(G) = −log 4 + 2 JS
+(eq-gan-cg) and the generator's gradient magnitudes (eq-gan-grad) — are
+:func:`optimal_discriminator_logit`, :func:`virtual_criterion` and
+:func:`generator_logit_gradient`.
+
+The family contract (see :mod:`companion.models`)::
+
+    model = gan.fit(data, steps=None, seed=0, device=None, progress=True, **hyper)
+    model.sample(n)                        # from the averaged (EMA) generator
+    gan.fit(images, labels=y, ...)         # a conditional GAN (one-hot label into both nets)
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from ._validate import check_int, check_real, check_tensor
+from .device import resolve_device
+from .models import GenerativeModel, batches, check_fit_args, prepare_data, train
+
+__all__ = [
+    "LOSSES",
+    "discriminator_loss",
+    "generator_loss",
+    "gradient_penalty",
+    "r1_penalty",
+    "optimal_discriminator_logit",
+    "virtual_criterion",
+    "generator_logit_gradient",
+    "train_discriminator",
+    "GAN",
+    "fit",
+    "DEFAULTS",
+    "PRETRAINED",
+]
+
+LOSSES = ("minimax", "nonsaturating", "wgan", "wgan-gp")
+LOG4 = math.log(4.0)
+
+
+def _check_loss(loss: object) -> str:
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}; got {loss!r}")
+    return loss  # type: ignore[return-value]
+
+
+# -- losses ----------------------------------------------------------------------------------------
+def discriminator_loss(real: Tensor, fake: Tensor, loss: str = "nonsaturating") -> Tensor:
+    """The discriminator's (critic's) loss from its outputs on a real and a generated batch.
+
+    For ``"minimax"`` and ``"nonsaturating"`` the outputs are logits and the loss is the binary
+    cross-entropy :math:`-\\overline{\\log D(x)} - \\overline{\\log(1 - D(G(z)))}` (the negated
+    value function eq-gan-value), written ``softplus(-a_real) + softplus(a_fake)``. For the WGANs
+    it is :math:`\\overline{f(G(z))} - \\overline{f(x)}` (eq-gan-wgan); the penalty is separate
+    (:func:`gradient_penalty`)."""
+    loss = _check_loss(loss)
+    real = check_tensor(real, "real", min_ndim=1)
+    fake = check_tensor(fake, "fake", min_ndim=1)
+    if loss in ("wgan", "wgan-gp"):
+        return fake.mean() - real.mean()
+    return F.softplus(-real, threshold=40).mean() + F.softplus(fake, threshold=40).mean()
+
+
+def generator_loss(fake: Tensor, loss: str = "nonsaturating") -> Tensor:
+    """The generator's loss from the discriminator's logits (or critic values) on ``G(z)``.
+
+    ``"minimax"``: :math:`\\overline{\\log(1 - D(G(z)))} = -\\overline{\\mathrm{softplus}(a)}`
+    (saturating: flat where D rejects the fakes); ``"nonsaturating"``:
+    :math:`-\\overline{\\log D(G(z))} = \\overline{\\mathrm{softplus}(-a)}`; WGANs:
+    :math:`-\\overline{f(G(z))}`."""
+    loss = _check_loss(loss)
+    fake = check_tensor(fake, "fake", min_ndim=1)
+    if loss == "minimax":
+        return -F.softplus(fake, threshold=40).mean()
+    if loss == "nonsaturating":
+        return F.softplus(-fake, threshold=40).mean()
+    return -fake.mean()
+
+
+def _input_gradient(net, x: Tensor, *extra) -> Tensor:
+    x = x.detach().requires_grad_(True)
+    out = net(x, *extra)
+    (grad,) = torch.autograd.grad(out.sum(), x, create_graph=True)
+    return grad.flatten(1)
+
+
+def gradient_penalty(
+    critic, real: Tensor, fake: Tensor, *extra, generator: torch.Generator | None = None
+) -> Tensor:
+    """WGAN-GP's penalty :math:`\\mathbb E (\\lVert \\nabla_x f(\\hat x) \\rVert_2 - 1)^2` at
+    :math:`\\hat x = \\epsilon x + (1 - \\epsilon) G(z)`, :math:`\\epsilon \\sim U[0, 1]` per row
+    (eq-gan-gp; multiply by λ yourself). ``extra`` is passed on to ``critic`` (the one-hot labels
+    of a conditional critic). Differentiable with respect to the critic's parameters."""
+    real = check_tensor(real, "real", min_ndim=2)
+    fake = check_tensor(fake, "fake", min_ndim=2)
+    if real.shape != fake.shape:
+        raise ValueError(
+            f"real and fake must have the same shape; got {tuple(real.shape)} and "
+            f"{tuple(fake.shape)}"
+        )
+    shape = (real.shape[0],) + (1,) * (real.ndim - 1)
+    eps = torch.rand(shape, generator=generator, dtype=real.dtype).to(real.device)
+    mixed = eps * real.detach() + (1 - eps) * fake.detach()
+    norms = _input_gradient(critic, mixed, *extra).norm(dim=1)
+    return (norms - 1).pow(2).mean()
+
+
+def r1_penalty(discriminator, real: Tensor, *extra) -> Tensor:
+    """The R1 penalty :math:`\\mathbb E_{p_{data}} \\lVert \\nabla_x a(x) \\rVert_2^2` on real data
+    (eq-gan-r1; multiply by γ/2 yourself): it flattens the discriminator where the data are, so
+    the generator is not pushed past them and training settles instead of circling."""
+    real = check_tensor(real, "real", min_ndim=2)
+    return _input_gradient(discriminator, real, *extra).pow(2).sum(dim=1).mean()
+
+
+# -- closed forms of the theory -------------------------------------------------------------------
+def optimal_discriminator_logit(log_p_data: Tensor, log_p_g: Tensor) -> Tensor:
+    """The logit of the optimal discriminator D* = p_data / (p_data + p_g) (eq-gan-dstar),
+    from the two log-densities: :math:`\\log p_{data} - \\log p_g`. Working with logits keeps
+    :math:`\\log D^* = -\\mathrm{softplus}(-\\text{logit})` and
+    :math:`\\log(1 - D^*) = -\\mathrm{softplus}(\\text{logit})` finite where a density underflows.
+    Where both densities are zero (−∞) D* is not defined and the result is NaN."""
+    log_p_data = check_tensor(log_p_data, "log_p_data", allow_inf=True)
+    log_p_g = check_tensor(log_p_g, "log_p_g", allow_inf=True)
+    if (log_p_data.detach() == math.inf).any() or (log_p_g.detach() == math.inf).any():
+        raise ValueError("log-densities must be < +inf")
+    return log_p_data - log_p_g
+
+
+def virtual_criterion(log_p_data: Tensor, log_p_g: Tensor, dx: float) -> Tensor:
+    """C(G) = max_D V(D, G) (eq-gan-cg's left side) by quadrature on an even grid of spacing
+    ``dx``: :math:`\\sum_i [p_{data}(x_i) \\log D^*(x_i) + p_g(x_i) \\log(1 - D^*(x_i))]\\,dx`,
+    with D* in log space (:func:`optimal_discriminator_logit`). Points where a density is zero
+    contribute nothing."""
+    dx = check_real(dx, "dx")
+    if dx <= 0:
+        raise ValueError(f"dx must be > 0; got {dx}")
+    logit = optimal_discriminator_logit(log_p_data, log_p_g)
+    if logit.shape != log_p_data.shape or logit.shape != log_p_g.shape:
+        raise ValueError("log_p_data and log_p_g must have the same shape")
+    both = torch.isfinite(logit)
+    safe = torch.where(both, logit, torch.zeros_like(logit))
+    # Where only one density is positive, D* is 1 (or 0) there and its own term is log 1 = 0.
+    term_data = torch.where(
+        both, log_p_data.exp() * -F.softplus(-safe, threshold=40), torch.zeros_like(safe)
+    )
+    term_g = torch.where(
+        both, log_p_g.exp() * -F.softplus(safe, threshold=40), torch.zeros_like(safe)
+    )
+    return (term_data + term_g).sum() * dx
+
+
+def generator_logit_gradient(d: Tensor, loss: str) -> Tensor:
+    """The derivative of the per-sample generator loss with respect to the discriminator's logit
+    :math:`a`, as a function of :math:`d = D(G(z)) = \\sigma(a)` (eq-gan-grad):
+    ``"minimax"`` (loss log(1 − D)): :math:`-d`; ``"nonsaturating"`` (loss −log D): :math:`d - 1`.
+    Everything the generator learns flows through this factor (chain rule)."""
+    d = check_tensor(d, "d")
+    if ((d < 0) | (d > 1)).any():
+        raise ValueError("d = D(G(z)) is a probability and must lie in [0, 1]")
+    if loss == "minimax":
+        return -d
+    if loss == "nonsaturating":
+        return d - 1
+    raise ValueError(f"loss must be 'minimax' or 'nonsaturating'; got {loss!r}")
+
+
+# -- the networks ----------------------------------------------------------------------------------
+class _MLP(nn.Module):
+    """An MLP whose input is ``x`` with an optional one-hot label appended."""
+
+    def __init__(self, sizes: list[int], *, spectral: bool = False, out: str = "identity"):
+        super().__init__()
+        layers: list[nn.Module] = []
+        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+            lin = nn.Linear(a, b)
+            layers.append(nn.utils.parametrizations.spectral_norm(lin) if spectral else lin)
+            if i < len(sizes) - 2:
+                layers.append(nn.ReLU())
+        if out == "sigmoid":
+            layers.append(nn.Sigmoid())
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: Tensor, onehot: Tensor | None = None) -> Tensor:
+        if onehot is not None:
+            x = torch.cat([x, onehot], dim=1)
+        return self.net(x)
+
+
+class GAN(GenerativeModel):
+    """A GAN with MLP generator and discriminator (critic).
+
+    Parameters
+    ----------
+    data_dim, latent_dim
+        D and d (the generator maps R^d → R^D).
+    hidden
+        Widths of the hidden layers, the same for both networks (ReLU between layers).
+    n_classes
+        0 for an unconditional GAN; otherwise a label 0..n_classes−1 enters both networks one-hot
+        (a conditional GAN) and :meth:`sample` needs ``labels``.
+    output
+        ``"identity"`` (real-valued data) or ``"sigmoid"`` (data in [0, 1], such as grey levels).
+    spectral_norm
+        Spectral normalisation of every discriminator layer.
+    n_snapshots, snapshot_size
+        Room for snapshots of the generator's samples during training (the chapter's iteration
+        slider): ``snapshots[k]`` holds ``snapshot_size`` samples from a fixed batch of latents
+        after ``snapshot_steps[k]`` steps. They are buffers, so they travel with the checkpoint.
+
+    :meth:`sample` draws from ``generator_ema``, the exponential moving average of the
+    generator's weights kept by :func:`fit` (equal to the generator when ``ema=0``).
+    """
+
+    family = "gan"
+
+    def __init__(
+        self,
+        data_dim: int,
+        latent_dim: int = 16,
+        hidden: list[int] | tuple[int, ...] = (128, 128, 128),
+        n_classes: int = 0,
+        output: str = "identity",
+        spectral_norm: bool = False,
+        n_snapshots: int = 0,
+        snapshot_size: int = 0,
+    ) -> None:
+        data_dim = check_int(data_dim, "data_dim", minimum=1)
+        latent_dim = check_int(latent_dim, "latent_dim", minimum=1)
+        if isinstance(hidden, (str, bytes)) or not isinstance(hidden, (list, tuple)):
+            raise TypeError(f"hidden must be a list of layer widths; got {hidden!r}")
+        hidden = [check_int(h, "hidden width", minimum=1) for h in hidden]
+        n_classes = check_int(n_classes, "n_classes", minimum=0)
+        if output not in ("identity", "sigmoid"):
+            raise ValueError(f"output must be 'identity' or 'sigmoid'; got {output!r}")
+        if not isinstance(spectral_norm, bool):
+            raise TypeError(f"spectral_norm must be True or False; got {spectral_norm!r}")
+        n_snapshots = check_int(n_snapshots, "n_snapshots", minimum=0)
+        snapshot_size = check_int(snapshot_size, "snapshot_size", minimum=0)
+        super().__init__(
+            data_dim=data_dim,
+            latent_dim=latent_dim,
+            hidden=hidden,
+            n_classes=n_classes,
+            output=output,
+            spectral_norm=spectral_norm,
+            n_snapshots=n_snapshots,
+            snapshot_size=snapshot_size,
+        )
+        self.data_dim, self.latent_dim, self.n_classes = data_dim, latent_dim, n_classes
+        self.generator = _MLP([latent_dim + n_classes, *hidden, data_dim], out=output)
+        self.discriminator = _MLP([data_dim + n_classes, *hidden, 1], spectral=spectral_norm)
+        self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False)
+        # The networks work in standardised coordinates u = (x − shift) / scale; fit sets the
+        # two from the data (the identity for a model built by hand).
+        self.register_buffer("shift", torch.zeros(data_dim))
+        self.register_buffer("scale", torch.ones(()))
+        self.register_buffer("snapshots", torch.zeros(n_snapshots, snapshot_size, data_dim))
+        self.register_buffer("snapshot_steps", torch.zeros(n_snapshots, dtype=torch.int64))
+
+    def onehot(self, labels: Tensor | None, n: int) -> Tensor | None:
+        """One-hot rows for ``labels`` (None for an unconditional GAN), checked."""
+        if self.n_classes == 0:
+            if labels is not None:
+                raise ValueError("this GAN is unconditional; do not pass labels")
+            return None
+        if labels is None:
+            raise ValueError(f"this GAN is conditional ({self.n_classes} classes): pass labels")
+        if not isinstance(labels, Tensor) or labels.dtype != torch.int64 or labels.ndim != 1:
+            raise TypeError("labels must be a 1-D int64 tensor")
+        if labels.shape[0] != n:
+            raise ValueError(f"labels must have {n} entries; got {labels.shape[0]}")
+        if ((labels < 0) | (labels >= self.n_classes)).any():
+            raise ValueError(f"labels must lie in 0..{self.n_classes - 1}")
+        return F.one_hot(labels.to(self.device), self.n_classes).float()
+
+    def generate(self, z: Tensor, labels: Tensor | None = None, *, averaged: bool = True) -> Tensor:
+        """G(z) for given latents (rows of ``z``), from the averaged generator by default."""
+        z = check_tensor(z, "z", ndim=2)
+        if z.shape[1] != self.latent_dim:
+            raise ValueError(f"z must have {self.latent_dim} columns; got {z.shape[1]}")
+        net = self.generator_ema if averaged else self.generator
+        return self._to_data(net(z.to(self.device), self.onehot(labels, z.shape[0])))
+
+    def _to_data(self, u: Tensor) -> Tensor:
+        return u if self.config["output"] == "sigmoid" else u * self.scale + self.shift
+
+    def _to_unit(self, x: Tensor) -> Tensor:
+        return x if self.config["output"] == "sigmoid" else (x - self.shift) / self.scale
+
+    @torch.no_grad()
+    def sample(
+        self,
+        n: int,
+        labels: Tensor | None = None,
+        *,
+        averaged: bool = True,
+        generator: torch.Generator | None = None,
+    ) -> Tensor:
+        """``n`` samples G(z), z ~ N(0, I) (drawn on the CPU with ``generator`` if given)."""
+        n = check_int(n, "n", minimum=1)
+        z = torch.randn(n, self.latent_dim, generator=generator)
+        return self.generate(z, labels, averaged=averaged)
+
+    def discriminate(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
+        """The discriminator's logit (a WGAN critic's value) for each row of ``x``; shape (n,)."""
+        x = check_tensor(x, "x", ndim=2)
+        if x.shape[1] != self.data_dim:
+            raise ValueError(f"x must have {self.data_dim} columns; got {x.shape[1]}")
+        u = self._to_unit(x.to(self.device))
+        return self.discriminator(u, self.onehot(labels, x.shape[0])).squeeze(1)
+
+
+# -- training --------------------------------------------------------------------------------------
+#: Hyper-parameters of :func:`fit` and their defaults: the configuration that worked best on the
+#: 2-D sets in ``benchmarks/bench_gan.py`` (non-saturating loss, R1 on real data with γ going
+#: from 0.1 to 0.01, Adam with β1 = 0, linear learning-rate decay, EMA of the generator's weights;
+#: data standardised and the generator's initial output spread set to 1).
+DEFAULTS: dict[str, object] = {
+    "loss": "nonsaturating",
+    "latent_dim": 16,
+    "hidden": (128, 128, 128),
+    "batch_size": 256,
+    "lr": 1e-3,
+    "betas": (0.0, 0.99),
+    "optimizer": "adam",
+    "decay": True,
+    "n_critic": 1,
+    "r1": 0.1,
+    "r1_end": 0.01,
+    "gp": 10.0,
+    "clip": 0.01,
+    "ema": 0.99,
+    "spectral_norm": False,
+    "output": "identity",
+    "n_snapshots": 0,
+    "snapshot_size": 500,
+}
+
+#: What changes when another loss is asked for (the settings of the papers that introduced them:
+#: the original GAN with Adam and no regulariser; WGAN with RMSProp, lr 5e-5, 5 critic steps and
+#: clipping at 0.01; WGAN-GP with Adam(1e-4, β = (0.5, 0.9)), 5 critic steps and λ = 10).
+LOSS_DEFAULTS: dict[str, dict[str, object]] = {
+    "minimax": {
+        "r1": 0.0,
+        "r1_end": None,
+        "ema": 0.0,
+        "decay": False,
+        "lr": 2e-4,
+        "betas": (0.5, 0.999),
+    },
+    "nonsaturating": {},
+    "wgan": {
+        "r1": 0.0,
+        "r1_end": None,
+        "optimizer": "rmsprop",
+        "lr": 5e-5,
+        "n_critic": 5,
+        "decay": False,
+        "ema": 0.0,
+    },
+    "wgan-gp": {"r1": 0.0, "r1_end": None, "lr": 1e-4, "betas": (0.5, 0.9), "n_critic": 5},
+}
+
+
+def _hyper(hyper: dict) -> dict:
+    unknown = set(hyper) - set(DEFAULTS)
+    if unknown:
+        raise TypeError(f"unknown hyper-parameter(s) {sorted(unknown)}; known: {sorted(DEFAULTS)}")
+    loss = _check_loss(hyper.get("loss", DEFAULTS["loss"]))
+    h = {**DEFAULTS, **LOSS_DEFAULTS[loss], **hyper}
+    for key in ("lr", "r1", "gp", "clip", "ema"):
+        h[key] = check_real(h[key], key)
+    if h["lr"] <= 0:
+        raise ValueError(f"lr must be > 0; got {h['lr']}")
+    for key in ("r1", "gp", "clip"):
+        if h[key] < 0:
+            raise ValueError(f"{key} must be >= 0; got {h[key]}")
+    if h["r1_end"] is not None:
+        h["r1_end"] = check_real(h["r1_end"], "r1_end")
+        if h["r1_end"] <= 0:
+            raise ValueError(f"r1_end must be > 0 (or None for a constant γ); got {h['r1_end']}")
+    if not 0 <= h["ema"] < 1:
+        raise ValueError(f"ema must lie in [0, 1); got {h['ema']}")
+    betas = h["betas"]
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise TypeError(f"betas must be a pair of numbers; got {betas!r}")
+    h["betas"] = tuple(check_real(b, "betas entry") for b in betas)
+    if not all(0 <= b < 1 for b in h["betas"]):
+        raise ValueError(f"betas must lie in [0, 1); got {betas!r}")
+    if h["optimizer"] not in ("adam", "rmsprop"):
+        raise ValueError(f"optimizer must be 'adam' or 'rmsprop'; got {h['optimizer']!r}")
+    if not isinstance(h["decay"], bool):
+        raise TypeError(f"decay must be True or False; got {h['decay']!r}")
+    for key in ("batch_size", "n_critic"):
+        h[key] = check_int(h[key], key, minimum=1)
+    h["n_snapshots"] = check_int(h["n_snapshots"], "n_snapshots", minimum=0)
+    h["snapshot_size"] = check_int(h["snapshot_size"], "snapshot_size", minimum=1)
+    return h
+
+
+def _optimizer(params, h: dict) -> torch.optim.Optimizer:
+    if h["optimizer"] == "rmsprop":
+        return torch.optim.RMSprop(params, lr=h["lr"])
+    return torch.optim.Adam(params, lr=h["lr"], betas=h["betas"])
+
+
+def fit(
+    data: Tensor,
+    *,
+    steps: int | None = None,
+    seed: int = 0,
+    device=None,
+    progress: bool = True,
+    labels: Tensor | None = None,
+    **hyper,
+) -> GAN:
+    """Train a :class:`GAN` on the rows of ``data`` and return it (in eval mode).
+
+    One *step* is ``n_critic`` discriminator (critic) updates followed by one generator update,
+    each on a fresh batch; the progress bar shows both losses (``D``, ``G``). ``steps`` defaults
+    to 2500. Hyper-parameters (see :data:`DEFAULTS`, and :data:`LOSS_DEFAULTS` for what each
+    ``loss`` changes):
+
+    ``loss``
+        ``"nonsaturating"`` (default), ``"minimax"``, ``"wgan"`` or ``"wgan-gp"``.
+    ``latent_dim``, ``hidden``, ``output``, ``spectral_norm``
+        The networks (see :class:`GAN`).
+    ``batch_size``, ``lr``, ``betas``, ``optimizer``, ``decay``
+        Batch size; Adam's (or RMSProp's) learning rate and betas; ``decay`` lowers the learning
+        rate linearly to zero over the run.
+    ``n_critic``
+        Discriminator updates per generator update.
+    ``r1``, ``r1_end``, ``gp``, ``clip``
+        γ of the R1 penalty γ/2·E‖∇a(x)‖² on real data (0 turns it off; with ``r1_end`` γ moves
+        geometrically from ``r1`` to ``r1_end`` over the run); λ of WGAN-GP's penalty; the
+        clipping bound c of the original WGAN (weights kept in [−c, c]).
+    ``ema``
+        Decay of the moving average of the generator's weights that :meth:`GAN.sample` uses
+        (0: no averaging).
+    ``n_snapshots``, ``snapshot_size``
+        Store that many snapshots of ``snapshot_size`` samples (fixed latents, raw generator)
+        at evenly spaced steps, the first before training.
+
+    With ``labels`` (int64, one per row) the GAN is conditional.
+    """
+    steps = check_fit_args(steps, seed, progress, default_steps=2500)
+    h = _hyper(hyper)
+    dev = resolve_device(device)
+    x = prepare_data(data, device=dev)
+    n_classes = 0
+    if labels is not None:
+        if not isinstance(labels, Tensor) or labels.dtype != torch.int64 or labels.ndim != 1:
+            raise TypeError("labels must be a 1-D int64 tensor")
+        if labels.shape[0] != x.shape[0]:
+            raise ValueError(f"labels must have one entry per row of data ({x.shape[0]})")
+        if (labels < 0).any():
+            raise ValueError("labels must be >= 0")
+        n_classes = int(labels.max()) + 1
+    torch.manual_seed(seed)
+    n_snap = h["n_snapshots"]
+    model = GAN(
+        x.shape[1],
+        latent_dim=h["latent_dim"],
+        hidden=list(h["hidden"]),
+        n_classes=n_classes,
+        output=h["output"],
+        spectral_norm=h["spectral_norm"],
+        n_snapshots=n_snap,
+        snapshot_size=h["snapshot_size"] if n_snap else 0,
+    ).to(dev)
+    loss, G, D = h["loss"], model.generator, model.discriminator
+    if h["output"] == "identity":
+        # Standardise the data (one scale for all coordinates, so shapes are kept) and start the
+        # generator with output spread ~1 in those units: a generator that starts as a tiny blob
+        # at the centre of the ring sits where the discriminator's gradient vanishes by symmetry.
+        with torch.no_grad():
+            model.shift.copy_(x.mean(0))
+            model.scale.copy_(x.std().clamp(min=1e-8))
+            last = [m for m in G.modules() if isinstance(m, nn.Linear)][-1]
+            probe = torch.randn(1024, model.latent_dim, device=dev)
+            probe_y = torch.zeros(1024, dtype=torch.int64, device=dev) if n_classes else None
+            spread = G(probe, model.onehot(probe_y, 1024)).std()
+            last.weight.div_(spread)
+            last.bias.zero_()
+            model.generator_ema.load_state_dict(G.state_dict())
+    x = model._to_unit(x)
+    gen = torch.Generator().manual_seed(seed)
+    idx = torch.arange(x.shape[0], device=dev).unsqueeze(1).float()
+    stream = batches(idx, h["batch_size"], gen)
+    y = None if labels is None else labels.to(dev)
+    opt_g, opt_d = _optimizer(G.parameters(), h), _optimizer(D.parameters(), h)
+    schedules = [
+        torch.optim.lr_scheduler.LambdaLR(o, lambda i: 1 - i / steps if h["decay"] else 1.0)
+        for o in (opt_g, opt_d)
+    ]
+    snap_at = {round(k * steps / max(n_snap - 1, 1)): k for k in range(n_snap)}
+    # The snapshot latents have their own generator, so that taking snapshots leaves training
+    # unchanged.
+    z_snap = torch.randn(
+        h["snapshot_size"], model.latent_dim, generator=torch.Generator().manual_seed(seed + 1)
+    ).to(dev)
+    y_snap = None
+    if n_classes:
+        y_snap = torch.arange(h["snapshot_size"], device=dev) % n_classes
+    model.train()
+
+    def draw() -> tuple[Tensor, Tensor | None, Tensor]:
+        rows = next(stream).squeeze(1).long()
+        onehot = None if y is None else F.one_hot(y[rows], n_classes).float()
+        z = torch.randn(rows.shape[0], model.latent_dim, device=dev)
+        return x[rows], onehot, z
+
+    def snapshot(i: int) -> None:
+        if i in snap_at:
+            with torch.no_grad():
+                k = snap_at[i]
+                model.snapshots[k] = model._to_data(G(z_snap, model.onehot(y_snap, len(z_snap))))
+                model.snapshot_steps[k] = i
+
+    def step(i: int) -> dict[str, Tensor]:
+        snapshot(i)
+        for _ in range(h["n_critic"]):
+            real, onehot, z = draw()
+            with torch.no_grad():
+                fake = G(z, onehot)
+            d_loss = discriminator_loss(D(real, onehot), D(fake, onehot), loss)
+            total = d_loss
+            if loss == "wgan-gp":
+                total = total + h["gp"] * gradient_penalty(D, real, fake, onehot)
+            if h["r1"] > 0:
+                gamma = h["r1"]
+                if h["r1_end"] is not None:  # geometric from r1 to r1_end over the run
+                    gamma = gamma * (h["r1_end"] / gamma) ** (i / steps)
+                total = total + gamma / 2 * r1_penalty(D, real, onehot)
+            opt_d.zero_grad(set_to_none=True)
+            total.backward()
+            opt_d.step()
+            if loss == "wgan":
+                with torch.no_grad():
+                    for p in D.parameters():
+                        p.clamp_(-h["clip"], h["clip"])
+        _, onehot, z = draw()
+        g_loss = generator_loss(D(G(z, onehot), onehot), loss)
+        opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        opt_g.step()
+        for s in schedules:
+            s.step()
+        with torch.no_grad():
+            for p_avg, p in zip(model.generator_ema.parameters(), G.parameters(), strict=True):
+                p_avg.lerp_(p, 1 - h["ema"])
+        return {"D": d_loss.detach(), "G": g_loss.detach()}
+
+    train(step, steps, model=model, progress=progress, desc=f"GAN ({loss})")
+    snapshot(steps)
+    return model.eval()
+
+
+# -- a discriminator (or critic) between two fixed samplers ---------------------------------------
+def train_discriminator(
+    sample_real,
+    sample_fake,
+    *,
+    data_dim: int = 1,
+    loss: str = "nonsaturating",
+    steps: int = 500,
+    batch_size: int = 512,
+    hidden: tuple[int, ...] = (64, 64),
+    lr: float = 2e-3,
+    gp: float = 10.0,
+    clip: float = 0.01,
+    seed: int = 0,
+    device=None,
+) -> nn.Module:
+    """Train a discriminator (or WGAN critic) against a *fixed* generator and return it.
+
+    ``sample_real(n)`` and ``sample_fake(n)`` return ``(n, data_dim)`` tensors. With
+    ``loss="minimax"`` or ``"nonsaturating"`` (the same discriminator loss) the result's output is
+    the logit of D; with ``"wgan-gp"`` it is a critic trained with the gradient penalty (weight
+    λ = ``gp``), with ``"wgan"`` one whose weights are clipped to [−``clip``, ``clip``]. Adam
+    with a learning rate decayed linearly to zero; every step draws fresh samples."""
+    if not callable(sample_real) or not callable(sample_fake):
+        raise TypeError("sample_real and sample_fake must be callables n -> (n, data_dim) tensor")
+    data_dim = check_int(data_dim, "data_dim", minimum=1)
+    loss = _check_loss(loss)
+    steps = check_int(steps, "steps", minimum=1)
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    hidden = [check_int(h, "hidden width", minimum=1) for h in hidden]
+    lr, gp, clip = check_real(lr, "lr"), check_real(gp, "gp"), check_real(clip, "clip")
+    if lr <= 0 or gp < 0 or clip <= 0:
+        raise ValueError(f"need lr > 0, gp >= 0, clip > 0; got {lr}, {gp}, {clip}")
+    check_int(seed, "seed", minimum=0)
+    dev = resolve_device(device)
+    torch.manual_seed(seed)
+    net = _MLP([data_dim, *hidden, 1]).to(dev)
+    opt = torch.optim.Adam(net.parameters(), lr=lr, betas=(0.5, 0.999))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: 1 - i / steps)
+    for _ in range(steps):
+        real = check_tensor(sample_real(batch_size), "sample_real(n)", ndim=2).to(dev)
+        fake = check_tensor(sample_fake(batch_size), "sample_fake(n)", ndim=2).to(dev)
+        if real.shape[1] != data_dim or fake.shape[1] != data_dim:
+            raise ValueError(f"the samplers must return {data_dim} columns")
+        total = discriminator_loss(net(real), net(fake), loss)
+        if loss == "wgan-gp":
+            total = total + gp * gradient_penalty(net, real, fake)
+        opt.zero_grad(set_to_none=True)
+        total.backward()
+        opt.step()
+        sched.step()
+        if loss == "wgan":
+            with torch.no_grad():
+                for p in net.parameters():
+                    p.clamp_(-clip, clip)
+    return net.eval().requires_grad_(False)
+
+
+# -- shipped checkpoints ---------------------------------------------------------------------------
+def _pretrain_2d(dataset: str, loss: str | None = None) -> GAN:
+    from .data import grid, ring
+
+    make = ring if dataset == "ring" else grid
+    hyper = {} if loss is None else {"loss": loss}
+    return fit(
+        make(2500, std=0.02, seed=0),
+        seed=0,
+        device="cpu",
+        progress=False,
+        n_snapshots=21,
+        snapshot_size=500,
+        **hyper,
+    )
+
+
+def _pretrain_digits() -> GAN:
+    from .data import digits
+
+    images, labels = digits()
+    return fit(
+        images,
+        labels=labels,
+        steps=6000,
+        seed=0,
+        device="cpu",
+        progress=False,
+        latent_dim=32,
+        hidden=(200, 200),
+        output="sigmoid",
+        batch_size=128,
+        lr=5e-4,
+        betas=(0.5, 0.99),
+        r1=1.0,
+    )
+
+
+#: Checkpoints that ship with the book (``python -m companion.pretrain NAME``).
+PRETRAINED = {
+    "gan_ring": lambda: _pretrain_2d("ring"),
+    "gan_grid": lambda: _pretrain_2d("grid"),
+    "gan_ring_minimax": lambda: _pretrain_2d("ring", "minimax"),
+    "gan_digits": _pretrain_digits,
+}

@@ -1,0 +1,380 @@
+"""companion.gan: losses, penalties and closed forms against independent references; the model,
+fit, files and bad input."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from helpers import FAST
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy import integrate, optimize, stats
+from torch.nn import functional as F
+
+from companion import gan
+from companion.data import digits, ring
+from companion.models import checkpoint_path, load_pretrained
+
+F64 = torch.float64
+
+
+def t64(x):
+    return torch.as_tensor(x, dtype=F64)
+
+
+# -- losses ----------------------------------------------------------------------------------------
+def test_discriminator_loss_is_binary_cross_entropy():
+    gen = torch.Generator().manual_seed(0)
+    a_r, a_f = torch.randn(50, generator=gen, dtype=F64), torch.randn(50, generator=gen, dtype=F64)
+    ref = F.binary_cross_entropy_with_logits(a_r, torch.ones_like(a_r))
+    ref = ref + F.binary_cross_entropy_with_logits(a_f, torch.zeros_like(a_f))
+    for loss in ("minimax", "nonsaturating"):
+        assert float(gan.discriminator_loss(a_r, a_f, loss)) == pytest.approx(float(ref), abs=1e-13)
+    for loss in ("wgan", "wgan-gp"):
+        assert float(gan.discriminator_loss(a_r, a_f, loss)) == pytest.approx(
+            float(a_f.mean() - a_r.mean()), abs=1e-14
+        )
+
+
+def test_losses_stay_finite_for_confident_discriminators():
+    big = t64([-900.0, 900.0])
+    assert math.isfinite(float(gan.discriminator_loss(big, -big)))
+    for loss in gan.LOSSES:
+        assert math.isfinite(float(gan.generator_loss(big, loss)))
+
+
+@given(st.floats(-30, 30))
+@FAST
+def test_generator_losses_in_probability_form(a):
+    a_t = t64([a])
+    # log(1 − σ(a)) = −log(1 + e^a) and −log σ(a) = log(1 + e^−a), written with math.
+    assert float(gan.generator_loss(a_t, "minimax")) == pytest.approx(
+        -math.log1p(math.exp(a)), rel=1e-12, abs=1e-15
+    )
+    assert float(gan.generator_loss(a_t, "nonsaturating")) == pytest.approx(
+        math.log1p(math.exp(-a)), rel=1e-12, abs=1e-15
+    )
+    assert float(gan.generator_loss(a_t, "wgan")) == -a
+
+
+@given(st.floats(-25, 25))
+@FAST
+def test_generator_logit_gradient_matches_autograd(a):
+    a_t = t64([a]).requires_grad_(True)
+    for loss in ("minimax", "nonsaturating"):
+        (g,) = torch.autograd.grad(gan.generator_loss(a_t, loss), a_t)
+        ref = gan.generator_logit_gradient(torch.sigmoid(a_t.detach()), loss)
+        assert float(g) == pytest.approx(float(ref), abs=1e-14)
+
+
+def test_gradient_penalty_of_a_linear_critic_is_exact():
+    gen = torch.Generator().manual_seed(1)
+    for scale in (0.1, 1.0, 3.0):
+        w = torch.randn(4, generator=gen, dtype=F64) * scale
+        real = torch.randn(40, 4, generator=gen, dtype=F64)
+        fake = torch.randn(40, 4, generator=gen, dtype=F64) + 2
+
+        def critic(x, w=w):
+            return x @ w - 0.5
+
+        ref = (float(np.linalg.norm(w.numpy())) - 1) ** 2
+        assert float(gan.gradient_penalty(critic, real, fake)) == pytest.approx(ref, abs=1e-12)
+
+
+def test_gradient_penalty_interpolates_between_the_batches():
+    """For f(x) = ½‖x‖² the gradient at x̂ is x̂ itself: with real = fake every x̂ is that point."""
+    x = t64([[3.0, 4.0], [0.0, 0.5]])
+
+    def critic(v):
+        return 0.5 * (v**2).sum(1)
+
+    expected = ((5.0 - 1) ** 2 + (0.5 - 1) ** 2) / 2
+    penalty = gan.gradient_penalty(critic, x, x.clone()).detach()
+    assert float(penalty) == pytest.approx(expected, abs=1e-12)
+
+
+def test_gradient_penalty_is_differentiable_in_the_critic():
+    w = t64([2.0, 0.0]).requires_grad_(True)
+    x = torch.randn(8, 2, dtype=F64)
+    penalty = gan.gradient_penalty(lambda v: v @ w, x, x + 1)
+    (g,) = torch.autograd.grad(penalty, w)
+    # d/dw (‖w‖ − 1)² = 2(‖w‖ − 1) w/‖w‖ = (2, 0) at w = (2, 0).
+    assert torch.allclose(g, t64([2.0, 0.0]), atol=1e-12)
+
+
+def test_r1_penalty_of_a_quadratic_discriminator():
+    x = torch.randn(30, 3, dtype=F64)
+    c = 1.7
+
+    def disc(v):
+        return 0.5 * c * (v**2).sum(1, keepdim=True)
+
+    ref = float((c**2 * (x**2).sum(1)).mean())
+    assert float(gan.r1_penalty(disc, x)) == pytest.approx(ref, rel=1e-12)
+
+
+# -- closed forms ----------------------------------------------------------------------------------
+@given(st.floats(1e-6, 5.0), st.floats(1e-6, 5.0))
+@FAST
+def test_optimal_discriminator_maximises_the_integrand(p, q):
+    d = float(torch.sigmoid(gan.optimal_discriminator_logit(t64(math.log(p)), t64(math.log(q)))))
+    res = optimize.minimize_scalar(
+        lambda y: -(p * math.log(y) + q * math.log1p(-y)),
+        bounds=(1e-12, 1 - 1e-12),
+        method="bounded",
+        options={"xatol": 1e-12},
+    )
+    assert d == pytest.approx(res.x, abs=1e-6)
+    assert d == pytest.approx(p / (p + q), rel=1e-12)
+
+
+def test_optimal_discriminator_logit_handles_zero_densities():
+    inf = math.inf
+    out = gan.optimal_discriminator_logit(t64([0.0, -inf, -2.0]), t64([-inf, 0.0, -2.0]))
+    assert out[0] == inf and out[1] == -inf and out[2] == 0.0
+    with pytest.raises(ValueError, match="< \\+inf"):
+        gan.optimal_discriminator_logit(t64([inf]), t64([0.0]))
+
+
+@pytest.mark.parametrize(("mu", "sigma"), [(0.0, 1.0), (1.0, 0.5), (-4.0, 2.0), (8.0, 0.3)])
+def test_virtual_criterion_is_minus_log4_plus_two_js(mu, sigma):
+    x = torch.linspace(-25, 25, 20001, dtype=F64)
+    dx = float(x[1] - x[0])
+    lp = t64(stats.norm.logpdf(x.numpy()))
+    lq = t64(stats.norm.logpdf(x.numpy(), mu, sigma))
+    c_g = float(gan.virtual_criterion(lp, lq, dx))
+
+    def js_integrand(v):
+        a, b = stats.norm.logpdf(v), stats.norm.logpdf(v, mu, sigma)
+        m = np.logaddexp(a, b) - math.log(2)
+        return 0.5 * (math.exp(a) * (a - m) + math.exp(b) * (b - m))
+
+    js = integrate.quad(js_integrand, -25, 25, points=[0.0, mu], limit=500)[0]
+    assert c_g == pytest.approx(-math.log(4) + 2 * js, abs=1e-8)
+
+
+def test_virtual_criterion_with_disjoint_supports_is_zero():
+    lp = t64([0.0, 0.0, -math.inf, -math.inf])
+    lq = t64([-math.inf, -math.inf, 0.0, 0.0])
+    assert float(gan.virtual_criterion(lp, lq, 0.5)) == 0.0
+
+
+# -- the model -------------------------------------------------------------------------------------
+def test_model_shapes_and_conditioning():
+    torch.manual_seed(0)
+    model = gan.GAN(3, latent_dim=4, hidden=[8], n_classes=2, output="sigmoid")
+    y = torch.tensor([0, 1, 1])
+    out = model.sample(3, y)
+    assert out.shape == (3, 3) and out.min() >= 0 and out.max() <= 1
+    assert model.discriminate(out, y).shape == (3,)
+    with pytest.raises(ValueError, match="conditional"):
+        model.sample(3)
+    with pytest.raises(ValueError, match="0..1"):
+        model.sample(1, torch.tensor([2]))
+    with pytest.raises(TypeError, match="int64"):
+        model.sample(1, torch.tensor([0.0]))
+    plain = gan.GAN(2, hidden=[8])
+    with pytest.raises(ValueError, match="unconditional"):
+        plain.sample(2, torch.tensor([0, 0]))
+    with pytest.raises(ValueError, match="columns"):
+        plain.generate(torch.zeros(2, 3))
+
+
+def test_averaged_and_raw_generators_start_equal():
+    model = gan.GAN(2, hidden=[8])
+    z = torch.randn(5, model.latent_dim)
+    assert torch.equal(model.generate(z), model.generate(z, averaged=False))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"data_dim": 0}, ValueError),
+        ({"data_dim": 2.0}, TypeError),
+        ({"data_dim": 2, "hidden": "64"}, TypeError),
+        ({"data_dim": 2, "output": "tanh"}, ValueError),
+        ({"data_dim": 2, "spectral_norm": 1}, TypeError),
+        ({"data_dim": 2, "n_classes": -1}, ValueError),
+    ],
+)
+def test_model_bad_arguments(kwargs, error):
+    with pytest.raises(error):
+        gan.GAN(**kwargs)
+
+
+# -- fit -------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def small_ring():
+    return ring(256, std=0.02, seed=0)
+
+
+@pytest.mark.parametrize("loss", gan.LOSSES)
+def test_fit_runs_every_loss_and_logs_both_losses(small_ring, loss):
+    model = gan.fit(
+        small_ring,
+        steps=12,
+        seed=0,
+        device="cpu",
+        progress=False,
+        loss=loss,
+        hidden=(16, 16),
+        batch_size=32,
+        n_snapshots=3,
+        snapshot_size=10,
+    )
+    assert isinstance(model, gan.GAN) and not model.training
+    assert {"D", "G", "step"} <= set(model.history[0])
+    assert model.sample(7).shape == (7, 2)
+    assert model.snapshot_steps.tolist() == [0, 6, 12]
+    assert not torch.equal(model.snapshots[0], model.snapshots[-1])
+
+
+def test_fit_is_reproducible(small_ring):
+    kw = dict(steps=10, seed=3, device="cpu", progress=False, hidden=(16,), batch_size=32)
+    a, b = gan.fit(small_ring, **kw), gan.fit(small_ring, **kw)
+    g = torch.Generator().manual_seed(0)
+    assert torch.equal(a.sample(5, generator=g), b.sample(5, generator=g.manual_seed(0)))
+
+
+def test_weight_clipping_holds_after_training(small_ring):
+    model = gan.fit(
+        small_ring,
+        steps=5,
+        seed=0,
+        device="cpu",
+        progress=False,
+        loss="wgan",
+        clip=0.02,
+        hidden=(16,),
+        batch_size=32,
+    )
+    assert max(float(p.abs().max()) for p in model.discriminator.parameters()) <= 0.02
+
+
+def test_ema_average_differs_from_raw_generator(small_ring):
+    model = gan.fit(
+        small_ring,
+        steps=20,
+        seed=0,
+        device="cpu",
+        progress=False,
+        hidden=(16,),
+        batch_size=32,
+        ema=0.9,
+    )
+    z = torch.randn(4, model.latent_dim)
+    assert not torch.allclose(model.generate(z), model.generate(z, averaged=False))
+
+
+def test_fit_conditional_digits_shapes():
+    images, labels = digits()
+    model = gan.fit(
+        images[:200],
+        labels=labels[:200],
+        steps=4,
+        seed=0,
+        device="cpu",
+        progress=False,
+        hidden=(16,),
+        output="sigmoid",
+        batch_size=32,
+    )
+    assert model.n_classes == int(labels[:200].max()) + 1
+    assert model.sample(3, torch.tensor([0, 1, 2])).shape == (3, 64)
+
+
+def test_save_and_load_keep_samples_and_snapshots(small_ring, tmp_path):
+    model = gan.fit(
+        small_ring,
+        steps=6,
+        seed=0,
+        device="cpu",
+        progress=False,
+        hidden=(16,),
+        batch_size=32,
+        n_snapshots=2,
+        snapshot_size=5,
+    )
+    path = model.save(tmp_path / "g.pt")
+    again = gan.GAN.load(path, device="cpu")
+    z = torch.randn(5, model.latent_dim)
+    assert torch.equal(model.generate(z), again.generate(z))
+    assert torch.equal(model.snapshots, again.snapshots)
+    assert again.history == model.history
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"loss": "hinge"}, ValueError, "loss"),
+        ({"lr": 0.0}, ValueError, "lr"),
+        ({"ema": 1.0}, ValueError, "ema"),
+        ({"betas": 0.5}, TypeError, "betas"),
+        ({"betas": (0.5, 1.0)}, ValueError, "betas"),
+        ({"optimizer": "sgd"}, ValueError, "optimizer"),
+        ({"r1": -1.0}, ValueError, "r1"),
+        ({"r1_end": 0.0}, ValueError, "r1_end"),
+        ({"n_critic": 0}, ValueError, "n_critic"),
+        ({"decay": "yes"}, TypeError, "decay"),
+        ({"batch": 3}, TypeError, "unknown"),
+        ({"steps": 0}, ValueError, "steps"),
+        ({"seed": -1}, ValueError, "seed"),
+        ({"progress": 1}, TypeError, "progress"),
+        ({"labels": torch.zeros(256)}, TypeError, "int64"),
+        ({"labels": torch.zeros(5, dtype=torch.int64)}, ValueError, "one entry"),
+    ],
+)
+def test_fit_bad_arguments(small_ring, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        gan.fit(small_ring, progress=False, device="cpu", **kwargs)
+
+
+def test_fit_bad_data():
+    with pytest.raises(TypeError):
+        gan.fit([[0.0, 1.0]], progress=False)
+    with pytest.raises(ValueError):
+        gan.fit(torch.zeros(1, 2), progress=False)
+
+
+def test_train_discriminator_bad_arguments():
+    def s(n):
+        return torch.zeros(n, 1)
+
+    with pytest.raises(TypeError, match="callables"):
+        gan.train_discriminator(None, s)
+    with pytest.raises(ValueError, match="loss"):
+        gan.train_discriminator(s, s, loss="bce")
+    with pytest.raises(ValueError, match="columns"):
+        gan.train_discriminator(s, lambda n: torch.zeros(n, 2), steps=1)
+
+
+def test_other_functions_bad_arguments():
+    with pytest.raises(ValueError, match="probability"):
+        gan.generator_logit_gradient(t64([1.5]), "minimax")
+    with pytest.raises(ValueError, match="minimax"):
+        gan.generator_logit_gradient(t64([0.5]), "wgan")
+    with pytest.raises(ValueError, match="loss"):
+        gan.generator_loss(t64([0.5]), "bce")
+    with pytest.raises(TypeError):
+        gan.discriminator_loss([0.1], t64([0.2]))
+    with pytest.raises(ValueError, match="same shape"):
+        gan.gradient_penalty(lambda v: v.sum(1), torch.zeros(3, 2), torch.zeros(4, 2))
+    with pytest.raises(ValueError, match="dx"):
+        gan.virtual_criterion(t64([0.0]), t64([0.0]), 0.0)
+
+
+# -- shipped checkpoints ---------------------------------------------------------------------------
+def test_pretrained_names_and_files():
+    assert set(gan.PRETRAINED) == {
+        "gan_ring",
+        "gan_grid",
+        "gan_ring_minimax",
+        "gan_digits",
+    }
+    for name in gan.PRETRAINED:
+        assert checkpoint_path(name).stat().st_size < 1_000_000, name
+        model = load_pretrained(name, gan.GAN, device="cpu")
+        assert model.config["n_snapshots"] > 0 or name == "gan_digits"
