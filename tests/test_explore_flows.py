@@ -1,0 +1,166 @@
+"""Figures of the flows chapter: their numbers against independent references, both modes."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+import torch
+from helpers import FAST
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy import integrate, stats
+
+from companion import flows as fl
+from companion.device import single_thread
+from companion.explore import flows as ex
+from companion.figures import LiveFigure, StaticFigure
+
+
+@FAST
+@given(eps=st.floats(-2.0, 2.0), delta=st.floats(0.3, 3.0), x=st.floats(-6.0, 6.0))
+def test_sinh_arcsinh_inverse_and_slope(eps, delta, x):
+    z, log_slope = ex.sinh_arcsinh(np.array([x]), eps, delta)
+    back, log_slope_inv = ex.sinh_arcsinh(z, eps, delta, reverse=True)
+    assert back[0] == pytest.approx(x, rel=1e-9, abs=1e-9)
+    # Reciprocal derivatives of a map and its inverse.
+    assert log_slope_inv[0] == pytest.approx(-log_slope[0], abs=1e-8)
+    h = 1e-6
+    numeric = (
+        ex.sinh_arcsinh(np.array([x + h]), eps, delta)[0]
+        - ex.sinh_arcsinh(np.array([x - h]), eps, delta)[0]
+    ) / (2 * h)
+    assert math.log(numeric[0]) == pytest.approx(log_slope[0], abs=1e-5)
+
+
+@pytest.mark.parametrize(("eps", "delta"), [(0.0, 1.0), (0.5, 1.0), (-1.5, 0.6), (1.5, 2.0)])
+def test_monotone_density_is_the_law_of_transformed_normals(eps, delta):
+    # Integrates to one (scipy quadrature) and agrees with the CDF route Φ(f(x)).
+    total = integrate.quad(lambda t: ex.monotone_density(t, eps, delta), -np.inf, np.inf)[0]
+    assert total == pytest.approx(1.0, abs=1e-7)
+    for a, b in [(-1.0, 0.5), (0.2, 3.0)]:
+        mass = integrate.quad(lambda t: ex.monotone_density(t, eps, delta), a, b)[0]
+        fa, fb = (ex.sinh_arcsinh(np.array([v]), eps, delta)[0][0] for v in (a, b))
+        assert mass == pytest.approx(stats.norm.cdf(fb) - stats.norm.cdf(fa), abs=1e-8)
+    # Works on tensors too, with the same values.
+    t = torch.linspace(-3, 3, 7, dtype=torch.float64)
+    assert np.allclose(
+        ex.monotone_density(t, eps, delta).numpy(), ex.monotone_density(t.numpy(), eps, delta)
+    )
+
+
+def test_monotone_figure_title_numbers():
+    eps, delta = 0.5, 0.6
+    title = ex.monotone_figure(eps, delta).layout.title.text
+    formula, share, slip = map(float, re.findall(r"(\d+\.\d{3})", title)[-3:])
+    fa, fb = (ex.sinh_arcsinh(np.array([v]), eps, delta)[0][0] for v in (-5.0, 5.0))
+    assert formula == pytest.approx(stats.norm.cdf(fb) - stats.norm.cdf(fa), abs=1.5e-3)
+    draws = ex.sinh_arcsinh(
+        np.random.default_rng(0).standard_normal(20_000), eps, delta, reverse=True
+    )[0]
+    assert share == pytest.approx(np.mean(np.abs(draws) <= 5), abs=1e-3)
+    ref_slip = integrate.quad(lambda t: ex.monotone_density(t, eps, delta, slip=True), -5, 5)[0]
+    assert slip == pytest.approx(ref_slip, abs=2e-3)
+    assert abs(slip - 1) > 0.05  # the reciprocal factor is not a density here
+
+
+def test_monotone_figure_is_valid_plotly():
+    fig = ex.monotone_figure(-1.0, 1.5)
+    go.Figure(fig.to_plotly_json())
+    assert [t.type for t in fig.data] == ["bar", "scatter", "scatter"]
+
+
+def test_monotone_bad_input():
+    with pytest.raises(ValueError, match="delta"):
+        ex.monotone_figure(0.0, 0.0)
+    with pytest.raises(TypeError, match="eps"):
+        ex.sinh_arcsinh(np.zeros(2), "a", 1.0)
+
+
+@pytest.fixture(scope="module")
+def prepared():
+    models, data = {}, {}
+    for name in ("moons", "ring"):
+        d = fl.training_data(name, 600, seed=0)
+        with single_thread():
+            models[name] = fl.fit(d, steps=20, layers=2, hidden=16, progress=False, device="cpu")
+        data[name] = d
+    with single_thread():
+        return ex.prepare(models, data, n_points=200, grid=120, heat=30), models, data
+
+
+def test_prepare_contents(prepared):
+    prep, models, data = prepared
+    entry = prep["moons"]
+    model = models["moons"]
+    assert len(entry["stages"]) == len(model.layers) + 1 == len(entry["labels"])
+    assert entry["labels"][0] == "data x"
+    z, ldj = model(data["moons"][:200])
+    assert np.allclose(entry["stages"][-1], z.detach().numpy(), atol=1e-3)
+    assert entry["ldj"][-1] == pytest.approx(ldj.mean().item(), abs=1e-4)
+    # The stored integral is the midpoint rule of exp(log_prob) (computed here independently).
+    (lo, hi), n = ex.BOXES["moons"], entry["grid"]
+    xs = np.linspace(lo[0], hi[0], n + 1)
+    ys = np.linspace(lo[1], hi[1], n + 1)
+    cx, cy = (xs[:-1] + xs[1:]) / 2, (ys[:-1] + ys[1:]) / 2
+    pts = torch.tensor(np.stack(np.meshgrid(cx, cy), -1).reshape(-1, 2))
+    with torch.no_grad():
+        dens = model.double().log_prob(pts).exp().sum().item()
+    model.float()
+    assert entry["mass"] == pytest.approx(dens * (xs[1] - xs[0]) * (ys[1] - ys[0]), rel=1e-9)
+
+
+def test_layers_and_density_figures(prepared):
+    prep, _, _ = prepared
+    last = len(prep["moons"]["stages"]) - 1
+    for k in (0, last):
+        fig = ex.layers_figure(prep, "moons", k)
+        go.Figure(fig.to_plotly_json())
+        pts = prep["moons"]["stages"][k]
+        shown = float(re.search(r"mean ‖·‖² = (\d+\.\d+)", fig.layout.title.text).group(1))
+        assert shown == pytest.approx((pts.astype(float) ** 2).sum(1).mean(), abs=0.01)
+    fig = ex.density_figure(prep, "ring")
+    go.Figure(fig.to_plotly_json())
+    shown = float(re.search(r"= (\d+\.\d+)$", fig.layout.title.text).group(1))
+    assert shown == pytest.approx(prep["ring"]["mass"], abs=1e-5)
+
+
+def test_figure_bad_input(prepared):
+    prep, models, data = prepared
+    with pytest.raises(ValueError, match="stage"):
+        ex.layers_figure(prep, "moons", 99)
+    with pytest.raises(ValueError, match="name"):
+        ex.layers_figure(prep, "spiral", 0)
+    with pytest.raises(ValueError, match="name"):
+        ex.density_figure(prep, "spiral")
+    with pytest.raises(ValueError, match="same names"):
+        ex.prepare({"moons": models["moons"]}, {"ring": data["ring"]})
+    with pytest.raises(TypeError, match="dicts"):
+        ex.prepare([models["moons"]], data)
+    with pytest.raises(TypeError, match="2-D Flow"):
+        ex.prepare({"moons": torch.nn.Linear(2, 2)}, {"moons": data["moons"]})
+
+
+@pytest.mark.parametrize("which", ["monotone", "layers", "density"])
+def test_both_modes_build(which, prepared):
+    prep = prepared[0]
+    factory = {
+        "monotone": ex.monotone_explorer,
+        "layers": lambda mode: ex.layers_explorer(prep, mode=mode),
+        "density": lambda mode: ex.density_explorer(prep, mode=mode),
+    }[which]
+    static = factory(mode="static")
+    assert isinstance(static, StaticFigure)
+    sizes = [len(c.grid()) for c in static.controls]
+    assert len(static.payload["frames"]) == math.prod(sizes) <= 300
+    assert len(static.to_html()) < 2_500_000, "keep each figure's page weight modest"
+    live = factory(mode="live")
+    assert isinstance(live, LiveFigure)
+    for c in live._specs:  # every slider at both of its extremes
+        if hasattr(c, "min"):
+            for v in (c.min, c.max):
+                live.update(**{c.name: v})
+                assert live.figure.layout.title.text
