@@ -1,0 +1,226 @@
+"""Figures of the appendix "Network components and losses".
+
+The mathematics is in :mod:`companion.components`; these functions only draw it. Figures that
+are redrawn on every slider move are built with ``go.Figure(dict, _validate=False)`` (plotly's
+validation costs more than the computation); the tests rebuild them with validation.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import plotly.graph_objects as go
+import torch
+
+from .. import components as cp
+from .._validate import check_real
+from ..figures import Choice, Slider, interactive
+from ..theme import side_by_side
+
+__all__ = [
+    "activation_figure",
+    "activation_explorer",
+    "softmax_figure",
+    "softmax_explorer",
+    "focal_figure",
+    "focal_explorer",
+    "focal_batch",
+    "recurrent_figure",
+    "recurrent_explorer",
+    "recurrent_setup",
+]
+
+F64 = torch.float64
+_X = torch.linspace(-4, 4, 161, dtype=F64)
+
+
+def _fig(traces: list, layout: dict) -> go.Figure:
+    return go.Figure(dict(data=traces, layout=layout), _validate=False)
+
+
+# -- activations -----------------------------------------------------------------------------------
+def activation_figure(name: str) -> go.Figure:
+    """An activation ``f`` and its derivative ``f'`` (hand-written formula) on [−4, 4]."""
+    f, df = cp.activation(name, _X), cp.activation_derivative(name, _X)
+    x = _X.numpy().round(3).tolist()
+    traces = [
+        dict(type="scatter", x=x, y=f.numpy().round(4).tolist(), name="f(x)", mode="lines"),
+        dict(
+            type="scatter",
+            x=x,
+            y=df.numpy().round(4).tolist(),
+            name="f′(x)",
+            mode="lines",
+            line=dict(dash="dash"),
+        ),
+    ]
+    grad_at = {
+        v: float(cp.activation_derivative(name, torch.tensor([v], dtype=F64)))
+        for v in (-3.0, 0.0, 3.0)
+    }
+    layout = dict(
+        title=dict(
+            text=f"{name}: f′(−3) = {grad_at[-3.0]:.3f}, f′(0) = {grad_at[0.0]:.3f}, "
+            f"f′(3) = {grad_at[3.0]:.3f}"
+        ),
+        xaxis=dict(title="x"),
+        yaxis=dict(range=[-1.5, 4.1]),
+    )
+    return _fig(traces, layout)
+
+
+def activation_explorer(mode: str | None = None):
+    """Choose an activation; see it and its derivative (where gradients vanish)."""
+    return interactive(
+        activation_figure,
+        Choice("name", list(cp.ACTIVATIONS), value="relu", label="activation"),
+        mode=mode,
+    )
+
+
+# -- softmax temperature ---------------------------------------------------------------------------
+_LOGITS = torch.tensor([2.0, 1.0, 0.5, 0.0, -0.5, -1.0, -2.0], dtype=F64)
+
+
+def softmax_figure(log10_temperature: float) -> go.Figure:
+    """``softmax(z / T)`` of fixed logits ``z``, with its entropy against the limits."""
+    t = 10 ** check_real(log10_temperature, "log10_temperature")
+    p = cp.softmax(_LOGITS, temperature=t)
+    h = float(cp.softmax_entropy(_LOGITS, temperature=t))
+    traces = [
+        dict(
+            type="bar",
+            x=[f"z={v:g}" for v in _LOGITS.tolist()],
+            y=p.numpy().round(5).tolist(),
+            name="softmax(z/T)",
+        )
+    ]
+    layout = dict(
+        title=dict(
+            text=f"T = {t:.3g}: entropy {h:.3f} nats<br>(0 at T → 0, log 7 = {math.log(7):.3f} "
+            "at T → ∞)"
+        ),
+        margin=dict(t=100),
+        yaxis=dict(range=[0, 1], title="probability"),
+    )
+    return _fig(traces, layout)
+
+
+def softmax_explorer(mode: str | None = None):
+    return interactive(
+        softmax_figure,
+        Slider("log10_temperature", -1.5, 1.5, value=0.0, steps=25, label="log₁₀ T"),
+        mode=mode,
+    )
+
+
+# -- focal loss ------------------------------------------------------------------------------------
+def focal_batch(n_easy: int = 990, n_hard: int = 10) -> tuple[torch.Tensor, torch.Tensor]:
+    """An imbalanced batch as logits and binary targets: many easy, confidently right negatives
+    (``p_t = 0.95``) and a few hard positives the model gets wrong (``p_t = 0.3``)."""
+    easy = torch.full((n_easy,), -math.log(0.95 / 0.05), dtype=F64)  # σ(ℓ) = 0.05, target 0
+    hard = torch.full((n_hard,), math.log(0.3 / 0.7), dtype=F64)  # σ(ℓ) = 0.3, target 1
+    logits = torch.cat([easy, hard])
+    target = torch.cat([torch.zeros(n_easy, dtype=F64), torch.ones(n_hard, dtype=F64)])
+    return logits, target
+
+
+_PT = torch.linspace(0.01, 0.99, 99, dtype=F64)
+
+
+def focal_figure(gamma: float) -> go.Figure:
+    """Focal loss against ``p_t`` (left) and the share of an imbalanced batch's loss due to its
+    few hard examples (right), for a given γ; γ = 0 is the cross-entropy."""
+    gamma = check_real(gamma, "gamma")
+    logit = torch.log(_PT / (1 - _PT))  # target 1, so p_t = σ(ℓ)
+    ones = torch.ones_like(_PT)
+    ce = cp.binary_cross_entropy_with_logits(logit, ones, reduction="none")
+    fl = cp.focal_loss(logit, ones, gamma=gamma, reduction="none")
+    logits, target = focal_batch()
+    per = cp.focal_loss(logits, target, gamma=gamma, reduction="none")
+    per_ce = cp.binary_cross_entropy_with_logits(logits, target, reduction="none")
+    share = float(per[target == 1].sum() / per.sum())
+    share_ce = float(per_ce[target == 1].sum() / per_ce.sum())
+    x = _PT.numpy().round(3).tolist()
+    traces = [
+        dict(
+            type="scatter",
+            x=x,
+            y=ce.numpy().round(4).tolist(),
+            name="CE (γ = 0)",
+            line=dict(dash="dot"),
+        ),
+        dict(type="scatter", x=x, y=fl.numpy().round(4).tolist(), name="focal"),
+        dict(
+            type="bar",
+            x=["easy (990)", "hard (10)"],
+            y=[1 - share, share],
+            name="share of batch loss",
+            xaxis="x2",
+            yaxis="y2",
+        ),
+    ]
+    layout = dict(
+        **side_by_side(("loss against p_t", "who the loss comes from"), split=0.6),
+        title=dict(
+            text=f"γ = {gamma:.2f}: at p_t = 0.9 focal/CE = {0.1**gamma:.3g}<br>hard examples "
+            f"carry {100 * share:.1f}% of the loss (CE: {100 * share_ce:.1f}%)"
+        ),
+        margin=dict(t=100),
+    )
+    layout["xaxis"].update(title="p_t")
+    layout["yaxis"].update(range=[0, 4.7], title="loss (nats)")
+    layout["yaxis2"].update(range=[0, 1])
+    return _fig(traces, layout)
+
+
+def focal_explorer(mode: str | None = None):
+    return interactive(
+        focal_figure, Slider("gamma", 0.0, 5.0, value=2.0, steps=21, label="γ"), mode=mode
+    )
+
+
+# -- recurrent gradients ---------------------------------------------------------------------------
+@functools.lru_cache(maxsize=1)
+def recurrent_setup(d: int = 16, steps: int = 60, seed: int = 0):
+    """A fixed random orthogonal ``Q`` (so ``W = s Q`` has spectral norm ``s``), a start state and
+    small random inputs."""
+    gen = torch.Generator().manual_seed(seed)
+    q, _ = torch.linalg.qr(torch.randn(d, d, generator=gen, dtype=F64))
+    h0 = 0.5 * torch.randn(d, generator=gen, dtype=F64)
+    inputs = 0.3 * torch.randn(steps, d, generator=gen, dtype=F64)
+    return q, h0, inputs
+
+
+def recurrent_figure(spectral_norm: float) -> go.Figure:
+    """``‖∂h_t/∂h_0‖₂`` against ``t`` for ``W = s Q``: linear RNN (exactly ``s^t``) and tanh RNN."""
+    s = check_real(spectral_norm, "spectral_norm")
+    q, h0, inputs = recurrent_setup()
+    w = s * q
+    lin = cp.recurrent_jacobian_norms(w, h0, inputs, "linear")
+    tanh = cp.recurrent_jacobian_norms(w, h0, inputs, "tanh")
+    t = list(range(1, inputs.shape[0] + 1))
+    floor = 1e-30
+    traces = [
+        dict(type="scatter", x=t, y=lin.clamp(min=floor).numpy().tolist(), name="linear: s^t"),
+        dict(type="scatter", x=t, y=tanh.clamp(min=floor).numpy().tolist(), name="tanh RNN"),
+    ]
+    layout = dict(
+        title=dict(
+            text=f"σ_max(W) = {s:.2f}: after {t[-1]} steps<br>‖∂h_T/∂h_0‖ = {float(lin[-1]):.2e} "
+            f"(linear), {float(tanh[-1]):.2e} (tanh)"
+        ),
+        margin=dict(t=100),
+        xaxis=dict(title="t"),
+        yaxis=dict(type="log", range=[-12, 12], title="‖∂h_t/∂h_0‖₂", exponentformat="power"),
+    )
+    return _fig(traces, layout)
+
+
+def recurrent_explorer(mode: str | None = None):
+    return interactive(
+        recurrent_figure,
+        Slider("spectral_norm", 0.5, 1.6, value=1.0, steps=23, label="σ_max(W)"),
+        mode=mode,
+    )

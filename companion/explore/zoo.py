@@ -1,0 +1,272 @@
+"""Figures of the chapter "The generative model zoo".
+
+The models and samplers are in :mod:`companion.zoo`; these functions only run and draw them.
+Figures redrawn on every slider move are built with ``go.Figure(dict, _validate=False)``; the
+tests rebuild them with validation.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+import torch
+
+from .. import zoo
+from .._validate import check_int, check_real
+from ..figures import Slider, interactive
+from ..theme import side_by_side
+
+__all__ = [
+    "RING",
+    "ring_density_grid",
+    "ring_radial_moments",
+    "langevin_run",
+    "langevin_figure",
+    "langevin_explorer",
+    "temperature_figure",
+    "temperature_explorer",
+    "flow_paths",
+    "flow_figure",
+    "flow_explorer",
+]
+
+F64 = torch.float64
+#: The ring energy of the chapter: radius and width.
+RING = {"radius": 2.0, "width": 0.25}
+_LIM = 3.2
+
+
+def _fig(traces: list, layout: dict) -> go.Figure:
+    return go.Figure(dict(data=traces, layout=layout), _validate=False)
+
+
+@functools.lru_cache(maxsize=1)
+def ring_density_grid(n: int = 81) -> tuple[list, list]:
+    """Axis values and the normalised ring density ``e^{−E} / Z`` on an ``n × n`` grid."""
+    c = torch.linspace(-_LIM, _LIM, n, dtype=F64)
+    xx, yy = torch.meshgrid(c, c, indexing="xy")
+    e = zoo.ring_energy(torch.stack([xx, yy], -1), **RING)
+    dens = torch.exp(-e - zoo.ring_log_partition(**RING))
+    return c.numpy().round(3).tolist(), dens.numpy().round(4).tolist()
+
+
+@functools.lru_cache(maxsize=1)
+def ring_radial_moments() -> tuple[float, float]:
+    """Mean and standard deviation of ``‖x‖`` under the ring density (radial density
+    ``∝ ρ e^{−(ρ − r)²/2w²}``), by quadrature on a fine grid."""
+    r, w = RING["radius"], RING["width"]
+    rho = torch.linspace(0, r + 12 * w, 200_001, dtype=F64)
+    dens = rho * torch.exp(-((rho - r) ** 2) / (2 * w**2))
+    dens = dens / torch.trapezoid(dens, rho)
+    mean = float(torch.trapezoid(rho * dens, rho))
+    var = float(torch.trapezoid((rho - mean) ** 2 * dens, rho))
+    return mean, math.sqrt(var)
+
+
+def langevin_run(step: float, n: int = 400, n_steps: int = 100, seed: int = 0) -> torch.Tensor:
+    """Unadjusted Langevin on the ring energy from a blob at (2, 0) (std 0.15)."""
+    gen = torch.Generator().manual_seed(check_int(seed, "seed", minimum=0))
+    x0 = torch.tensor([2.0, 0.0], dtype=F64) + 0.15 * torch.randn(
+        check_int(n, "n"), 2, generator=gen, dtype=F64
+    )
+
+    r, w2 = RING["radius"], RING["width"] ** 2
+
+    def score(x):  # zoo.ring_score without its argument checks (100 calls per figure)
+        norm = torch.linalg.vector_norm(x, dim=1, keepdim=True).clamp(min=1e-12)
+        return (r / norm - 1) * x / w2
+
+    return zoo.langevin(score, x0, step, n_steps, generator=gen)
+
+
+def langevin_figure(log10_step: float, n_steps: int = 100) -> go.Figure:
+    """Where 400 Langevin chains are after ``n_steps`` steps of size η, over the true density.
+
+    The title compares the radial spread with the exact one and counts the chains that reached
+    the left half-plane (half of them would, at stationarity)."""
+    eta = 10 ** check_real(log10_step, "log10_step")
+    x = langevin_run(eta, n_steps=n_steps)
+    radius = torch.linalg.vector_norm(x, dim=1)
+    finite = torch.isfinite(radius)
+    xs = x[finite].clamp(-50, 50)
+    mean_r, std_r = ring_radial_moments()
+    left = float((x[finite, 0] < 0).double().mean()) if finite.any() else float("nan")
+    axis, dens = ring_density_grid()
+    traces = [
+        dict(
+            type="contour",
+            x=axis,
+            y=axis,
+            z=dens,
+            showscale=False,
+            ncontours=8,
+            contours=dict(coloring="lines"),
+            name="p(x)",
+            hoverinfo="skip",
+        ),
+        dict(
+            type="scatter",
+            x=xs[:, 0].numpy().round(3).tolist(),
+            y=xs[:, 1].numpy().round(3).tolist(),
+            mode="markers",
+            marker=dict(size=4),
+            name="Langevin chains",
+        ),
+    ]
+    spread = float(radius[finite].std()) if finite.sum() > 1 else float("nan")
+    layout = dict(
+        title=dict(
+            text=f"η = {eta:.2g}, {n_steps} steps: std of ‖x‖ = {spread:.3f} (exact "
+            f"{std_r:.3f})<br>left half-plane {100 * left:.0f}% (stationary: 50%)"
+        ),
+        margin=dict(t=100),
+        xaxis=dict(range=[-_LIM, _LIM], scaleanchor="y", title="x₁"),
+        yaxis=dict(range=[-_LIM, _LIM], title="x₂"),
+    )
+    return _fig(traces, layout)
+
+
+def langevin_explorer(mode: str | None = None):
+    """Step-size slider for unadjusted Langevin on the ring energy."""
+    return interactive(
+        langevin_figure,
+        Slider("log10_step", -3.0, -1.0, value=-2.0, steps=21, label="log₁₀ η"),
+        mode=mode,
+    )
+
+
+# -- temperature -----------------------------------------------------------------------------------
+def temperature_figure(
+    model: zoo.TinyTransformer, transition: torch.Tensor, temperature: float, length: int = 48
+) -> go.Figure:
+    """Next-symbol distributions of a trained :class:`~companion.zoo.TinyTransformer` at
+    temperature ``T`` for every two-symbol context, next to the true chain's, and a sequence
+    sampled with fixed uniforms (the same random numbers for every ``T``)."""
+    t = check_real(temperature, "temperature")
+    if t <= 0:
+        raise ValueError(f"temperature must be > 0; got {t}")
+    v = transition.shape[0]
+    ctx = torch.tensor([[a, b] for a in range(v) for b in range(v)], dtype=torch.int64)
+    with torch.no_grad():
+        logits = model(ctx.to(model.device))[:, -1].cpu().double()
+    probs = torch.softmax(logits / t, dim=-1)
+    labels = [f"{a}{b}→" for a in range(v) for b in range(v)]
+    traces = []
+    for c in range(v):
+        traces.append(
+            dict(
+                type="bar",
+                x=labels,
+                y=probs[:, c].numpy().round(4).tolist(),
+                name=f"model: {c}",
+                offsetgroup=str(c),
+            )
+        )
+    true = transition.reshape(v * v, v).double()
+    for c in range(v):
+        traces.append(
+            dict(
+                type="scatter",
+                x=labels,
+                y=true[:, c].numpy().round(4).tolist(),
+                mode="markers",
+                marker=dict(symbol="line-ew-open", size=14),
+                name=f"true: {c}",
+                showlegend=c == 0,
+            )
+        )
+    # One sequence with common random numbers: fixed uniforms, inverse CDF at each step, each
+    # symbol drawn from the bars above (the model's distribution given the last two symbols).
+    us = np.random.default_rng(0).random(length)
+    cdf = torch.cumsum(probs, dim=-1)
+    seq = [0, 1]
+    for k in range(2, length):
+        row = cdf[seq[-2] * v + seq[-1]]
+        seq.append(min(int(torch.searchsorted(row, float(us[k]))), v - 1))
+    h = -(probs * torch.log(probs.clamp(min=1e-300))).sum(1).mean()
+    layout = dict(
+        title=dict(
+            text=f"T = {t:.2f}: mean next-symbol entropy {float(h):.3f} nats<br>"
+            f"<span style='font-family:monospace'>{''.join(map(str, seq))}</span>"
+        ),
+        barmode="group",
+        yaxis=dict(range=[0, 1], title="P(next symbol | context)"),
+        xaxis=dict(title="context (last two symbols)"),
+        margin=dict(t=90),
+    )
+    return _fig(traces, layout)
+
+
+def temperature_explorer(model: zoo.TinyTransformer, transition: torch.Tensor, mode=None):
+    """Sampling-temperature slider for the chapter's tiny transformer."""
+    return interactive(
+        lambda temperature: temperature_figure(model, transition, temperature),
+        Slider("temperature", 0.1, 3.0, value=1.0, steps=30, label="T"),
+        mode=mode,
+    )
+
+
+# -- a continuous flow in motion -------------------------------------------------------------------
+def flow_paths(model: zoo.VelocityNet, n: int = 600, n_steps: int = 40, seed: int = 0):
+    """Positions ``(n_steps + 1, n, 2)`` of ``n`` noise points carried by the flow from t = 0
+    to 1 (RK4), for the figure."""
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(check_int(n, "n"), 2, generator=gen).to(model.device)
+    out = [x.cpu()]
+    h = 1.0 / n_steps
+    with torch.no_grad():
+        for i in range(n_steps):
+            x = zoo.rk4(model, x, i * h, (i + 1) * h, 1)
+            out.append(x.cpu())
+    return torch.stack(out)
+
+
+def flow_figure(paths: torch.Tensor, data: torch.Tensor, t: float) -> go.Figure:
+    """The particles of :func:`flow_paths` at time ``t`` next to the data."""
+    t = check_real(t, "t")
+    if not 0 <= t <= 1:
+        raise ValueError(f"t must lie in [0, 1]; got {t}")
+    k = round(t * (paths.shape[0] - 1))
+    pts = paths[k]
+    d = data[:600]
+    traces = [
+        dict(
+            type="scatter",
+            x=d[:, 0].numpy().round(3).tolist(),
+            y=d[:, 1].numpy().round(3).tolist(),
+            mode="markers",
+            name="data",
+            marker=dict(size=3, opacity=0.3),
+            xaxis="x2",
+            yaxis="y2",
+        ),
+        dict(
+            type="scatter",
+            x=pts[:, 0].numpy().round(3).tolist(),
+            y=pts[:, 1].numpy().round(3).tolist(),
+            mode="markers",
+            name="x_t",
+            marker=dict(size=3),
+        ),
+    ]
+    layout = dict(
+        **side_by_side((f"x_t at t = {k / (paths.shape[0] - 1):.2f}", "data"), split=0.5),
+        title=dict(text=f"dx/dt = v(x, t), t = {t:.2f}<br>noise at t = 0, model samples at t = 1"),
+        margin=dict(t=100),
+    )
+    for ax in ("xaxis", "yaxis", "xaxis2", "yaxis2"):
+        layout[ax].update(range=[-3.5, 3.5])
+    return _fig(traces, layout)
+
+
+def flow_explorer(model: zoo.VelocityNet, data: torch.Tensor, mode=None):
+    """Time slider: watch the ODE flow carry noise onto the data."""
+    paths = flow_paths(model)
+    return interactive(
+        lambda t: flow_figure(paths, data, t),
+        Slider("t", 0.0, 1.0, value=1.0, steps=21, label="t"),
+        mode=mode,
+    )
