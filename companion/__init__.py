@@ -5,10 +5,21 @@ The book's chapters import from here; so can any script or notebook::
     import companion
     dev = companion.setup(seed=0)   # seeds everything, registers the plotly look, picks a device
 
-Modules (one per chapter topic): :mod:`companion.figures` (the dual-mode interactive figure),
-:mod:`companion.theme` (plotly template and renderer), :mod:`companion.device` (device choice and
-seeding), :mod:`companion.progress` (progress bars), :mod:`companion.information` and
-:mod:`companion.divergences`; :mod:`companion.explore` holds each chapter's interactive figures.
+Modules:
+
+- infrastructure: :mod:`companion.figures` (the dual-mode interactive figure),
+  :mod:`companion.theme` (plotly template and renderer), :mod:`companion.device` (device choice,
+  seeding, thread control), :mod:`companion.progress` (progress bars);
+- foundations: :mod:`companion.sampling` (Monte Carlo, importance sampling, gradient
+  estimators, push-forward densities), :mod:`companion.information`,
+  :mod:`companion.divergences`, :mod:`companion.linalg`, :mod:`companion.optimization`;
+- models: :mod:`companion.data` (generated and bundled data sets), :mod:`companion.models`
+  (save/load/train shared by the model families), :mod:`companion.manifolds`,
+  :mod:`companion.vae`, :mod:`companion.gan`, :mod:`companion.flows`,
+  :mod:`companion.diffusion`, :mod:`companion.zoo` (autoregressive, energy-based, score-based,
+  neural-ODE and transformer models), :mod:`companion.components` (layers and losses);
+  :mod:`companion.pretrain` retrains the shipped checkpoints;
+- :mod:`companion.explore` holds each chapter's interactive figures.
 """
 
 from __future__ import annotations
