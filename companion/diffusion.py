@@ -230,7 +230,8 @@ class NoiseSchedule:
             raise ValueError(f"variance must be one of {_VARIANCES}; got {variance!r}")
         t = self._check_t(t)
         value = self._get(variance, t)
-        return torch.where(torch.as_tensor(t) == 1, torch.zeros_like(value), value)
+        first = torch.as_tensor(t, device=value.device) == 1  # t may live on a GPU, the table not
+        return torch.where(first, torch.zeros_like(value), value)
 
     def ddpm_step(
         self,

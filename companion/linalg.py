@@ -24,6 +24,7 @@ import torch
 from torch import Tensor
 
 from ._validate import check_int, check_spd, check_tensor
+from .device import resolve_device
 
 __all__ = [
     "circle_image",
@@ -242,10 +243,13 @@ def hutchinson_trace(
     *,
     generator: torch.Generator | None = None,
     dtype: torch.dtype = F64,
+    device=None,
 ) -> tuple[Tensor, Tensor]:
     """Hutchinson's estimator ``tr A ≈ (1/m) Σ_k ε_kᵀ A ε_k`` with Rademacher ``ε_k``
     {eq}`eq-la-hutchinson`; needs only products ``A ε`` (as FFJORD does with ``∂f/∂z``).
 
+    The probe vectors are drawn on the CPU (with ``generator``, so a seed gives the same
+    estimate on every device) and moved to ``device`` (default: the CPU) before ``matvec``.
     Returns ``(estimate, standard_error)``.
     """
     if not callable(matvec):
@@ -253,6 +257,7 @@ def hutchinson_trace(
     dim = check_int(dim, "dim", minimum=1)
     m = check_int(n_samples, "n_samples", minimum=2)
     eps = torch.randint(0, 2, (m, dim), generator=generator).to(dtype) * 2 - 1
+    eps = eps.to(resolve_device(device) if device is not None else "cpu")
     quad = (eps * matvec(eps)).sum(-1)
     return quad.mean(), quad.std() / math.sqrt(m)
 

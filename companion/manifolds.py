@@ -203,7 +203,7 @@ def gaussian_norm_quantiles(d: int, probs: Tensor | list[float]) -> Tensor:
     from scipy.stats import chi2
 
     d = check_int(d, "d", minimum=1)
-    p = torch.as_tensor(probs, dtype=torch.float64)
+    p = torch.as_tensor(probs, dtype=torch.float64).cpu()  # SciPy works on the CPU
     if ((p <= 0) | (p >= 1)).any():
         raise ValueError("probs must lie strictly between 0 and 1")
     return torch.from_numpy(np.sqrt(chi2.ppf(p.numpy(), d)))

@@ -122,7 +122,9 @@ class LinearGaussian:
         return x.double().to(self.W.device)
 
     def marginal_cov(self) -> Tensor:
-        return self.W @ self.W.T + self.s**2 * torch.eye(self.data_dim, dtype=self.W.dtype)
+        return self.W @ self.W.T + self.s**2 * torch.eye(
+            self.data_dim, dtype=self.W.dtype, device=self.W.device
+        )
 
     def log_marginal(self, x: Tensor) -> Tensor:
         """log p(x) in nats (per row of ``x``)."""
@@ -137,7 +139,7 @@ class LinearGaussian:
     def posterior(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Mean(s) and covariance of p(z | x)."""
         x = self._x(x)
-        eye = torch.eye(self.latent_dim, dtype=self.W.dtype)
+        eye = torch.eye(self.latent_dim, dtype=self.W.dtype, device=self.W.device)
         cov = torch.linalg.inv(eye + self.W.T @ self.W / self.s**2)
         cov = 0.5 * (cov + cov.T)
         mean = (x - self.b) @ self.W @ cov / self.s**2
@@ -166,6 +168,8 @@ class LinearGaussian:
         n = check_int(n, "n", minimum=1)
         z = torch.randn(n, self.latent_dim, dtype=torch.float64, generator=generator)
         noise = torch.randn(n, self.data_dim, dtype=torch.float64, generator=generator)
+        # drawn on the CPU, so a seed gives the same sample on every device
+        z, noise = z.to(self.W.device), noise.to(self.W.device)
         return z @ self.W.T + self.b + self.s * noise
 
 

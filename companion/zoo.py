@@ -549,7 +549,7 @@ def _check_transition(p: object) -> Tensor:
 def markov_sequences(transition: Tensor, n: int, length: int, seed: int = 0) -> Tensor:
     """``n`` int64 sequences of a second-order Markov chain, ``P(x_t = c | x_{t−2} = a,
     x_{t−1} = b) = transition[a, b, c]``, the first two symbols uniform; shape ``(n, length)``."""
-    p = _check_transition(transition).double()
+    p = _check_transition(transition).double().cpu()  # drawn with a CPU generator
     n, length = check_int(n, "n"), check_int(length, "length", minimum=3)
     gen = _generator(check_int(seed, "seed", minimum=0))
     v = p.shape[0]
@@ -565,7 +565,7 @@ def markov_entropy_rate(transition: Tensor) -> float:
     """Entropy rate (nats per symbol) of the second-order chain (eq-zoo-entropy-rate):
     ``sum_{a,b} π(a, b) H(transition[a, b])`` with ``π`` the stationary law of the pair chain
     ``(a, b) → (b, c)``."""
-    p = _check_transition(transition).double()
+    p = _check_transition(transition).double().cpu()  # a small table: eigenvectors on the CPU
     v = p.shape[0]
     pair = torch.zeros(v * v, v * v, dtype=torch.float64)
     for a in range(v):
@@ -643,7 +643,7 @@ class TinyTransformer(GenerativeModel):
         if prompt is None:
             x = torch.randint(self.vocab, (n, 1), generator=generator)
         else:
-            x = prompt.expand(n, -1).clone()
+            x = prompt.expand(n, -1).clone().cpu()  # tokens are drawn on the CPU (generator)
         while x.shape[1] < length:
             logits = self(x[:, -self.context :].to(self.device))[:, -1].cpu() / t
             nxt = torch.multinomial(torch.softmax(logits, -1), 1, generator=generator)
