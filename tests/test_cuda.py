@@ -13,8 +13,8 @@ are finite and — where the computation is deterministic — agree with the sam
 CPU (relative 1e-10 in float64, about 1e-5 in float32). Random draws that a function makes on the
 CPU with a ``torch.Generator`` and then moves (the companion's convention) are deterministic
 across devices; those it makes on the device are checked statistically or only for finiteness.
-A few tests carry ``known_device_bug(...)``: they exercise a place where the code mixes devices
-and are expected to fail on a GPU until that place is fixed.
+A few tests wrap places that once mixed devices (fixed since) in ``known_device_bug(...)``, so
+that a regression fails with a message naming the code at fault.
 
 Only pytest, torch, numpy and the companion's core modules are imported (no plotly, POT,
 diffusers, zuko, jupytext or nbval), and not ``tests/helpers.py`` (it imports hypothesis).
