@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 import pytest
 import torch
 
+from companion import optimization as op
 from companion.explore import optimization as ex
 from companion.figures import LiveFigure, StaticFigure
 
@@ -92,6 +93,7 @@ FACTORIES = [
     lambda mode: ex.optimizer_explorer("rosenbrock", mode=mode),
     lambda mode: ex.optimizer_explorer("beale", mode=mode),
     lambda mode: ex.optimizer_explorer("quadratic", mode=mode),
+    lambda mode: ex.adaptive_explorer("beale", mode=mode),
 ]
 
 
@@ -117,7 +119,32 @@ def test_both_modes_build(factory):
                 assert live.figure.layout.title.text
 
 
+@pytest.mark.parametrize("name", ["rmsprop", "adam"])
+def test_adaptive_runs_equal_torch_optim(name):
+    """The second-moment/ε figure's trajectories are torch.optim's, on and off its grid."""
+    obj = op.OBJECTIVES["rosenbrock"]()
+    lr = ex.BASE_LR["rosenbrock"][name]
+    for decay, log_eps in ((0.9, -8.0), (0.999, -3.0), (0.95, -2.5)):
+        traj = ex.adaptive_run("rosenbrock", name, decay, log_eps)["trajectory"]
+        p = torch.tensor(obj.start, dtype=torch.float64, requires_grad=True)
+        if name == "adam":
+            opt = torch.optim.Adam([p], lr=lr, betas=(0.9, decay), eps=10**log_eps)
+        else:
+            opt = torch.optim.RMSprop([p], lr=lr, alpha=decay, eps=10**log_eps)
+        for k in range(1, 101):
+            opt.zero_grad()
+            obj.value(p).backward()
+            opt.step()
+            assert torch.allclose(p.detach(), torch.from_numpy(traj[k]), atol=1e-9), (k, decay)
+
+
 def test_bad_input():
+    with pytest.raises(ValueError, match="optimizer"):
+        ex.adaptive_run("beale", "momentum", 0.9, -8.0)
+    with pytest.raises(ValueError, match="decay2"):
+        ex.adaptive_run("beale", "adam", 1.0, -8.0)
+    with pytest.raises(TypeError, match="log10_eps"):
+        ex.adaptive_run("beale", "adam", 0.9, "small")
     with pytest.raises(ValueError, match="ratio"):
         ex.gd_quadratic_run(1.0, 0.0)
     with pytest.raises(ValueError, match="objective"):

@@ -359,20 +359,25 @@ def make_rule(name: str, lr, beta) -> op.UpdateRule:
     raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {name!r}")
 
 
-def _batch_run(objective: str, optimizer: str, settings: list[tuple[float, float]]) -> np.ndarray:
-    """Trajectories ``(steps + 1, n, 2)`` for ``n`` settings ``(log2_lr, beta)`` in one batch;
+def _trajectories(objective: str, rule: op.UpdateRule, n: int) -> np.ndarray:
+    """``rule`` (a batch of ``n`` settings) run from the objective's start: ``(steps + 1, n, 2)``;
     a run is cut (nan) from the step where it leaves the box ``|x| ≤ 1000``."""
     obj = op.OBJECTIVES[objective]()
-    base = BASE_LR[objective][optimizer]
-    lr = torch.tensor([[base * 2.0**a] for a, _ in settings], dtype=F64)
-    beta = torch.tensor([[b] for _, b in settings], dtype=F64)
-    x0 = torch.tensor(obj.start, dtype=F64).expand(len(settings), 2)
+    x0 = torch.tensor(obj.start, dtype=F64).expand(n, 2)
     with np.errstate(all="ignore"):
-        traj = op.optimize(make_rule(optimizer, lr, beta), obj, x0, _OPT_STEPS).numpy().copy()
+        traj = op.optimize(rule, obj, x0, _OPT_STEPS).numpy().copy()
     bad = ~np.isfinite(traj).all(-1) | (np.abs(traj) > 1e3).any(-1)
     bad = np.maximum.accumulate(bad, axis=0)
     traj[bad] = np.nan
     return traj
+
+
+def _batch_run(objective: str, optimizer: str, settings: list[tuple[float, float]]) -> np.ndarray:
+    """Trajectories ``(steps + 1, n, 2)`` for ``n`` settings ``(log2_lr, beta)`` in one batch."""
+    base = BASE_LR[objective][optimizer]
+    lr = torch.tensor([[base * 2.0**a] for a, _ in settings], dtype=F64)
+    beta = torch.tensor([[b] for _, b in settings], dtype=F64)
+    return _trajectories(objective, make_rule(optimizer, lr, beta), len(settings))
 
 
 @functools.lru_cache(maxsize=16)
@@ -391,6 +396,15 @@ def _gd_run(objective: str) -> np.ndarray:
     ).numpy()
 
 
+def _gaps(objective: str, traj: np.ndarray) -> dict:
+    obj = op.OBJECTIVES[objective]()
+    gd = _gd_run(objective)
+    with np.errstate(all="ignore"):
+        gap = obj.value(torch.from_numpy(traj)).numpy() - obj.minimum
+        gap_gd = obj.value(torch.from_numpy(gd)).numpy() - obj.minimum
+    return {"objective": obj, "trajectory": traj, "gd": gd, "gap": gap, "gap_gd": gap_gd}
+
+
 def optimizer_run(objective: str, optimizer: str, log2_lr: float, beta: float) -> dict:
     """One optimiser (and plain GD at the momentum's base rate) on one test function.
 
@@ -404,19 +418,7 @@ def optimizer_run(objective: str, optimizer: str, log2_lr: float, beta: float) -
     key = (round(check_real(log2_lr, "log2_lr"), 9), round(check_real(beta, "beta"), 9))
     grid = _grid_runs(objective, optimizer)
     traj = grid[key] if key in grid else _batch_run(objective, optimizer, [key])[:, 0]
-    obj = op.OBJECTIVES[objective]()
-    gd = _gd_run(objective)
-    with np.errstate(all="ignore"):
-        gap = obj.value(torch.from_numpy(traj)).numpy() - obj.minimum
-        gap_gd = obj.value(torch.from_numpy(gd)).numpy() - obj.minimum
-    return {
-        "objective": obj,
-        "lr": BASE_LR[objective][optimizer] * 2 ** key[0],
-        "trajectory": traj,
-        "gd": gd,
-        "gap": gap,
-        "gap_gd": gap_gd,
-    }
+    return _gaps(objective, traj) | {"lr": BASE_LR[objective][optimizer] * 2 ** key[0]}
 
 
 @functools.lru_cache(maxsize=4)
@@ -432,6 +434,11 @@ def _contours(objective: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def optimizer_figure(objective: str, optimizer: str, log2_lr: float, beta: float) -> go.Figure:
     """One optimiser's path on a test function (plain GD in grey) and both loss curves."""
     run = optimizer_run(objective, optimizer, log2_lr, beta)
+    bname = {"momentum": "μ", "nesterov": "μ", "rmsprop": "α", "adam": "β₁"}[optimizer]
+    return _path_figure(objective, optimizer, run, f"η = {run['lr']:.3g}, {bname} = {beta:.2f}")
+
+
+def _path_figure(objective: str, optimizer: str, run: dict, settings: str) -> go.Figure:
     obj, traj, gd = run["objective"], run["trajectory"], run["gd"]
     x, y, z = _contours(objective)
     idx = np.unique(np.r_[np.arange(0, 100), np.linspace(100, _OPT_STEPS, 60).astype(int)])
@@ -499,7 +506,6 @@ def optimizer_figure(objective: str, optimizer: str, log2_lr: float, beta: float
     ]
     final = run["gap"][-1]
     end = "diverged" if not np.isfinite(final) else f"f − f* after {_OPT_STEPS} steps = {final:.2e}"
-    bname = {"momentum": "μ", "nesterov": "μ", "rmsprop": "α", "adam": "β₁"}[optimizer]
     layout = side_by_side(("", "f(x_k) − f*  (log scale)"), split=0.55, gap=0.1)
     layout["xaxis"].update(range=list(obj.xrange), title=dict(text="x"))
     layout["yaxis"].update(range=list(obj.yrange), title=dict(text="y"))
@@ -507,7 +513,7 @@ def optimizer_figure(objective: str, optimizer: str, log2_lr: float, beta: float
     layout["yaxis2"].update(type="log", range=[-14, 4], exponentformat="power")
     layout.update(
         title=dict(
-            text=f"{obj.name}, {label}: η = {run['lr']:.3g}, {bname} = {beta:.2f} — {end}",
+            text=f"{obj.name}, {label}: {settings} — {end}",
             font=dict(size=13),
         ),
         legend=dict(x=0.0, y=0.0, yanchor="bottom"),
@@ -553,6 +559,103 @@ def optimizer_explorer(objective: str, mode: str | None = None):
             steps=len(_BETA_GRID),
             label="μ, α or β₁",
             fmt=".2f",
+        ),
+        mode=mode,
+        height=480,
+    )
+
+
+# --- the adaptive methods' other knobs: second-moment decay and ε ---------------------------------
+_DECAY2_GRID = (0.5, 0.9, 0.99, 0.999)
+_LOG10_EPS_GRID = tuple(float(e) for e in range(-8, 0))  # ε = 1e-8 … 1e-1
+
+
+@functools.lru_cache(maxsize=8)
+def _adaptive_runs(objective: str, optimizer: str) -> dict:
+    """One batched run per ε over the second-moment decays (the rules take tensor decays but a
+    scalar ε); learning rate the base rate, Adam's β₁ = 0.9."""
+    lr = BASE_LR[objective][optimizer]
+    out = {}
+    for e in _LOG10_EPS_GRID:
+        decay = torch.tensor([[d] for d in _DECAY2_GRID], dtype=F64)
+        out.update(
+            {
+                (d, e): t
+                for d, t in zip(
+                    _DECAY2_GRID,
+                    np.moveaxis(
+                        _trajectories(
+                            objective, _adaptive_rule(optimizer, lr, decay, e), len(_DECAY2_GRID)
+                        ),
+                        1,
+                        0,
+                    ),
+                    strict=True,
+                )
+            }
+        )
+    return out
+
+
+def _adaptive_rule(optimizer: str, lr: float, decay, log10_eps: float) -> op.UpdateRule:
+    if optimizer == "rmsprop":
+        return op.RMSprop(lr, alpha=decay, eps=10.0**log10_eps)
+    if optimizer == "adam":
+        return op.Adam(lr, betas=(0.9, decay), eps=10.0**log10_eps)
+    raise ValueError(f"optimizer must be 'rmsprop' or 'adam', got {optimizer!r}")
+
+
+def adaptive_run(objective: str, optimizer: str, decay2: float, log10_eps: float) -> dict:
+    """RMSprop (``decay2`` = α) or Adam (``decay2`` = β₂, β₁ = 0.9) at the base learning rate with
+    ε = 10^``log10_eps``; grid settings come from a cached batch, others are run alone."""
+    if objective not in BASE_LR:
+        raise ValueError(f"objective must be one of {sorted(BASE_LR)}, got {objective!r}")
+    decay2, log10_eps = check_real(decay2, "decay2"), check_real(log10_eps, "log10_eps")
+    if not 0 <= decay2 < 1:
+        raise ValueError(f"decay2 must lie in [0, 1), got {decay2}")
+    key = (round(decay2, 9), round(log10_eps, 9))
+    if optimizer not in ("rmsprop", "adam"):
+        raise ValueError(f"optimizer must be 'rmsprop' or 'adam', got {optimizer!r}")
+    grid = _adaptive_runs(objective, optimizer)
+    if key in grid:
+        traj = grid[key]
+    else:
+        lr = BASE_LR[objective][optimizer]
+        traj = _trajectories(objective, _adaptive_rule(optimizer, lr, decay2, log10_eps), 1)[:, 0]
+    return _gaps(objective, traj) | {"lr": BASE_LR[objective][optimizer]}
+
+
+def adaptive_figure(objective: str, optimizer: str, decay2: float, log10_eps: float) -> go.Figure:
+    """RMSprop's or Adam's path as the second-moment decay and ε change (plain GD in grey)."""
+    run = adaptive_run(objective, optimizer, decay2, log10_eps)
+    name = "α" if optimizer == "rmsprop" else "β₂"
+    return _path_figure(
+        objective,
+        optimizer,
+        run,
+        f"η = {run['lr']:.3g}, {name} = {decay2:g}, ε = 1e{log10_eps:.0f}",
+    )
+
+
+def adaptive_explorer(objective: str, mode: str | None = None):
+    """RMSprop and Adam with their remaining hyper-parameters as sliders: the decay of the
+    squared-gradient average (α or β₂) and ε, at the base learning rate."""
+    if objective not in BASE_LR:
+        raise ValueError(f"objective must be one of {sorted(BASE_LR)}, got {objective!r}")
+    return interactive(
+        lambda optimizer, decay2, log10_eps: adaptive_figure(
+            objective, optimizer, decay2, log10_eps
+        ),
+        Choice("optimizer", [("RMSprop", "rmsprop"), ("Adam", "adam")], value="adam"),
+        Choice("decay2", [(f"{d:g}", d) for d in _DECAY2_GRID], value=0.999, label="α or β₂"),
+        Slider(
+            "log10_eps",
+            _LOG10_EPS_GRID[0],
+            _LOG10_EPS_GRID[-1],
+            value=-8.0,
+            steps=len(_LOG10_EPS_GRID),
+            label="log₁₀ ε",
+            fmt=".0f",
         ),
         mode=mode,
         height=480,
