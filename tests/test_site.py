@@ -148,8 +148,11 @@ def test_page_renders_offline(browser, server, name):
               clone.querySelectorAll('pre, code, script, style, mjx-container, .highlight')
                    .forEach(n => n.remove());
               const text = clone.innerText;
-              return ['$$', '\\\\[', '\\\\(', '\\\\begin{', '\\\\frac', '\\\\mathbb']
-                     .filter(s => text.includes(s));
+              const found = ['$$', '\\\\[', '\\\\(', '\\\\begin{'].filter(s => text.includes(s));
+              // any TeX command (\\mu, \\frac, ...) or $...$ left in the prose
+              const cmd = text.match(/\\\\[a-zA-Z]{2,}/g) || [];
+              const dollars = text.match(/(^|[^\\w$])\\$[^$\\s][^$]*\\$/g) || [];
+              return found.concat(cmd.slice(0, 5), dollars.slice(0, 3));
             }"""
         )
         assert raw == [], f"{name}: untypeset TeX left on the page: {raw}"
