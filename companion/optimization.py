@@ -215,6 +215,19 @@ def _hyper(value: object, name: str, low: float, high: float | None) -> float | 
     return value if isinstance(value, Tensor) else v
 
 
+def _eps(value: object) -> float | Tensor:
+    """The ε of RMSprop and Adam: a real number ``>= 0``, or a tensor of them (one per row)."""
+    if isinstance(value, Tensor):
+        v = check_tensor(value, "eps").detach()
+        if bool((v < 0).any()):
+            raise ValueError(f"eps must be >= 0, got {value}")
+        return value
+    v = check_real(value, "eps")
+    if v < 0:
+        raise ValueError(f"eps must be >= 0, got {v}")
+    return v
+
+
 class UpdateRule:
     """An optimiser as an explicit update rule ``x_t = step(x_{t-1}, g_t)`` with internal state.
 
@@ -284,9 +297,7 @@ class RMSprop(UpdateRule):
     def __init__(self, lr: float = 0.01, alpha: float = 0.99, eps: float = 1e-8):
         self.lr = _hyper(lr, "lr", 0, None)
         self.alpha = _hyper(alpha, "alpha", 0, 1)
-        self.eps = check_real(eps, "eps")
-        if self.eps < 0:
-            raise ValueError(f"eps must be >= 0, got {self.eps}")
+        self.eps = _eps(eps)
         self.reset()
 
     def reset(self) -> None:
@@ -318,9 +329,7 @@ class Adam(UpdateRule):
             raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
         self.beta1 = _hyper(betas[0], "beta1", 0, 1)
         self.beta2 = _hyper(betas[1], "beta2", 0, 1)
-        self.eps = check_real(eps, "eps")
-        if self.eps < 0:
-            raise ValueError(f"eps must be >= 0, got {self.eps}")
+        self.eps = _eps(eps)
         self.reset()
 
     def reset(self) -> None:

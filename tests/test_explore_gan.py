@@ -162,3 +162,11 @@ def test_live_update_budget():
             ex.criterion_figure(mu, 1.0)
             times.append(time.perf_counter() - start)
     assert sorted(times)[2] < 0.03 * 3, times  # 3x slack for a busy shared machine
+
+
+@pytest.mark.parametrize("sigma", [0.25, 0.7, 1.0, 1.735, 2.5])
+def test_criterion_curve_equals_criterion_values(sigma):
+    """The batched C(G)-against-μ curve (every 4th grid point) is criterion_values' quadrature."""
+    mus, curve = ex._criterion_curve(sigma)
+    ref = np.array([ex.criterion_values(float(m), sigma)["C(G)"] for m in mus])
+    np.testing.assert_allclose(curve, ref, rtol=0, atol=1e-12)

@@ -550,3 +550,17 @@ def test_live_explorers_update_in_place(explorer, name, values, check):
 def test_bad_input_is_a_clear_error(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_log_mix_equals_logsumexp_of_the_components():
+    """The mixture's log-density (logaddexp of the two components) against a logsumexp."""
+    x = torch.linspace(-30.0, 30.0, 6001, dtype=torch.float64)
+    for s in (0.0, 0.37, 6.0, ei.MAX_SEPARATION):
+        comps = torch.stack(
+            [
+                math.log(w) - 0.5 * (x - m) ** 2 - 0.5 * math.log(2 * math.pi)
+                for w, m in zip(ei.MIXTURE_WEIGHTS, (-s / 2, s / 2), strict=True)
+            ]
+        )
+        ref = torch.logsumexp(comps, dim=0)
+        torch.testing.assert_close(ei.mixture_log_density(x, s), ref, rtol=1e-14, atol=1e-12)

@@ -175,3 +175,35 @@ def test_level_sets_lie_on_their_levels():
     vals = obj.value(torch.as_tensor(pts)).numpy()
     levels = np.array([0.02, 0.2, 0.6, 1.5])
     assert np.all(np.min(np.abs(vals[:, None] - levels[None]), axis=1) < 1e-3)
+
+
+@pytest.mark.parametrize("name", ["rmsprop", "adam"])
+def test_adaptive_eps_sweep_equals_single_runs(name):
+    """Live ε positions come from one batch (ε a tensor) and equal runs on their own, bit for bit;
+    off the live steps a run is made alone."""
+    for decay, log_eps in ((0.999, -7.36), (0.5, -1.01), (0.9, -3.25), (0.99, -4.1234)):
+        run = ex.adaptive_run("beale", name, decay, log_eps)["trajectory"]
+        rule = ex._adaptive_rule(name, ex.BASE_LR["beale"][name], decay, log_eps)
+        alone = ex._trajectories("beale", rule, 1)[:, 0]
+        np.testing.assert_array_equal(run, alone)
+    with pytest.raises(ValueError, match="eps"):
+        op.Adam(0.1, eps=torch.tensor([[1e-8], [-1.0]], dtype=torch.float64))
+
+
+@pytest.mark.parametrize("optimizer", ex.OPTIMIZERS)
+def test_optimizer_sweeps_equal_single_runs(optimizer):
+    """A live slider's positions come from one batch once the reader moves it; they equal the
+    runs made alone (bit for bit), and the explorer starts a sweep only for the moved slider."""
+    live = ex.optimizer_explorer("beale", mode="live")
+    live.update(optimizer=optimizer)
+    ex._SWEEPS.clear()
+    live.update(log2_lr=0.37)
+    live.update(log2_lr=-1.25)
+    assert ("beale", optimizer, "lr", 0.8) in ex._SWEEPS
+    live.update(beta=0.731)
+    live.update(beta=0.612)
+    assert ("beale", optimizer, "beta", -1.25) in ex._SWEEPS
+    for a, b in ((0.37, 0.8), (-2.0, 0.8), (2.0, 0.8), (-1.25, 0.5), (-1.25, 0.95), (-1.25, 0.6)):
+        run = ex.optimizer_run("beale", optimizer, a, b)["trajectory"]
+        alone = ex._batch_run("beale", optimizer, [(a, b)])[:, 0]
+        np.testing.assert_array_equal(run, alone)

@@ -142,9 +142,16 @@ def _means(separation: float) -> torch.Tensor:
     return torch.tensor([-separation / 2.0, separation / 2.0], dtype=_F64)
 
 
+_LOG_W_LEFT, _LOG_W_RIGHT = (float(w) for w in _LOG_W)
+
+
 def _log_mix(x: torch.Tensor, separation: float) -> torch.Tensor:
-    z = x.unsqueeze(-1) - _means(separation)
-    return torch.logsumexp(_LOG_W - 0.5 * z**2 - _LOG_SQRT_2PI, dim=-1)
+    # logaddexp of the two components rather than a logsumexp over a size-2 axis: the same
+    # values (to ~1e-15) in about half the time, forward and backward, and the KL fits behind
+    # the live figure evaluate this a few hundred times per slider move.
+    left = _LOG_W_LEFT - 0.5 * (x + separation / 2.0) ** 2 - _LOG_SQRT_2PI
+    right = _LOG_W_RIGHT - 0.5 * (x - separation / 2.0) ** 2 - _LOG_SQRT_2PI
+    return torch.logaddexp(left, right)
 
 
 @single_thread()

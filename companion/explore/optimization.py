@@ -405,11 +405,47 @@ def _gaps(objective: str, traj: np.ndarray) -> dict:
     return {"objective": obj, "trajectory": traj, "gd": gd, "gap": gap, "gap_gd": gap_gd}
 
 
+def _live_index(value: float, start: float, step: float, n: int) -> int | None:
+    """The position of ``value`` among ``start + k · step`` (k < n), or None off those points."""
+    k = round((value - start) / step)
+    return k if 0 <= k < n and abs(start + k * step - value) < 1e-9 else None
+
+
+#: The live sliders move in steps of 0.01 (log₂ η) and 0.001 (β); see :func:`_sweep`.
+_LR_LIVE_STEP, _BETA_LIVE_STEP = 0.01, 0.001
+_LR_LIVE = tuple(
+    round(_LR_GRID[0] + k * _LR_LIVE_STEP, 9)
+    for k in range(round((_LR_GRID[-1] - _LR_GRID[0]) / _LR_LIVE_STEP) + 1)
+)
+_BETA_LIVE = tuple(
+    round(_BETA_GRID[0] + k * _BETA_LIVE_STEP, 9)
+    for k in range(round((_BETA_GRID[-1] - _BETA_GRID[0]) / _BETA_LIVE_STEP) + 1)
+)
+_SWEEPS: dict[tuple, np.ndarray] = {}
+
+
+def _sweep(objective: str, optimizer: str, along: str, fixed: float) -> np.ndarray:
+    """Every live position of one slider (``along`` = "lr" or "beta") with the other slider at
+    ``fixed``, in one batch like the static grid's: ``(steps + 1, positions, 2)``. Computed when a
+    reader starts moving that slider (see :func:`optimizer_explorer`) and kept (a few)."""
+    key = (objective, optimizer, along, fixed)
+    if key not in _SWEEPS:
+        if along == "lr":
+            settings = [(a, fixed) for a in _LR_LIVE]
+        else:
+            settings = [(fixed, b) for b in _BETA_LIVE]
+        while len(_SWEEPS) >= 8:
+            _SWEEPS.pop(next(iter(_SWEEPS)))
+        _SWEEPS[key] = _batch_run(objective, optimizer, settings)
+    return _SWEEPS[key]
+
+
 def optimizer_run(objective: str, optimizer: str, log2_lr: float, beta: float) -> dict:
     """One optimiser (and plain GD at the momentum's base rate) on one test function.
 
     The learning rate is ``BASE_LR[objective][optimizer] · 2^log2_lr``. Settings on the static
-    figure's grid come from one batched run per optimiser (cached); others are run alone.
+    figure's grid come from one batched run per optimiser (cached), settings along a live
+    slider's sweep (:func:`_sweep`) from that batch; others are run alone.
     """
     if objective not in BASE_LR:
         raise ValueError(f"objective must be one of {sorted(BASE_LR)}, got {objective!r}")
@@ -417,7 +453,16 @@ def optimizer_run(objective: str, optimizer: str, log2_lr: float, beta: float) -
         raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
     key = (round(check_real(log2_lr, "log2_lr"), 9), round(check_real(beta, "beta"), 9))
     grid = _grid_runs(objective, optimizer)
-    traj = grid[key] if key in grid else _batch_run(objective, optimizer, [key])[:, 0]
+    i = _live_index(key[0], _LR_LIVE[0], _LR_LIVE_STEP, len(_LR_LIVE))
+    j = _live_index(key[1], _BETA_LIVE[0], _BETA_LIVE_STEP, len(_BETA_LIVE))
+    if key in grid:
+        traj = grid[key]
+    elif i is not None and (objective, optimizer, "lr", key[1]) in _SWEEPS:
+        traj = _SWEEPS[objective, optimizer, "lr", key[1]][:, i]
+    elif j is not None and (objective, optimizer, "beta", key[0]) in _SWEEPS:
+        traj = _SWEEPS[objective, optimizer, "beta", key[0]][:, j]
+    else:
+        traj = _batch_run(objective, optimizer, [key])[:, 0]
     return _gaps(objective, traj) | {"lr": BASE_LR[objective][optimizer] * 2 ** key[0]}
 
 
@@ -527,7 +572,25 @@ def optimizer_explorer(objective: str, mode: str | None = None):
     if objective not in BASE_LR:
         raise ValueError(f"objective must be one of {sorted(BASE_LR)}, got {objective!r}")
 
+    last: dict[str, object] = {}
+
     def make(optimizer, log2_lr, beta):
+        # A reader who moves one slider will move it further: batch that slider's positions.
+        a, b = round(log2_lr, 9), round(beta, 9)
+        if last.get("optimizer") == optimizer and (a, b) not in _grid_runs(objective, optimizer):
+            if (
+                last["b"] == b
+                and last["a"] != a
+                and _live_index(a, _LR_LIVE[0], _LR_LIVE_STEP, len(_LR_LIVE)) is not None
+            ):
+                _sweep(objective, optimizer, "lr", b)
+            elif (
+                last["a"] == a
+                and last["b"] != b
+                and _live_index(b, _BETA_LIVE[0], _BETA_LIVE_STEP, len(_BETA_LIVE)) is not None
+            ):
+                _sweep(objective, optimizer, "beta", a)
+        last.update(optimizer=optimizer, a=a, b=b)
         return optimizer_figure(objective, optimizer, log2_lr, beta)
 
     return interactive(
@@ -548,6 +611,7 @@ def optimizer_explorer(objective: str, mode: str | None = None):
             _LR_GRID[-1],
             value=0.0,
             steps=len(_LR_GRID),
+            live_steps=len(_LR_LIVE) - 1,
             label="log₂(η / base η)",
             fmt=".0f",
         ),
@@ -557,6 +621,7 @@ def optimizer_explorer(objective: str, mode: str | None = None):
             _BETA_GRID[-1],
             value=0.8,
             steps=len(_BETA_GRID),
+            live_steps=len(_BETA_LIVE) - 1,
             label="μ, α or β₁",
             fmt=".2f",
         ),
@@ -597,17 +662,37 @@ def _adaptive_runs(objective: str, optimizer: str) -> dict:
     return out
 
 
-def _adaptive_rule(optimizer: str, lr: float, decay, log10_eps: float) -> op.UpdateRule:
+def _adaptive_rule(optimizer: str, lr: float, decay, log10_eps, eps=None) -> op.UpdateRule:
+    eps = 10.0**log10_eps if eps is None else eps
     if optimizer == "rmsprop":
-        return op.RMSprop(lr, alpha=decay, eps=10.0**log10_eps)
+        return op.RMSprop(lr, alpha=decay, eps=eps)
     if optimizer == "adam":
-        return op.Adam(lr, betas=(0.9, decay), eps=10.0**log10_eps)
+        return op.Adam(lr, betas=(0.9, decay), eps=eps)
     raise ValueError(f"optimizer must be 'rmsprop' or 'adam', got {optimizer!r}")
+
+
+#: The live ε slider moves in steps of 0.01 in log₁₀ ε (``live_steps`` below); its first move off
+#: the static grid runs every position of the slider in one batch (ε a tensor, α/β₂ and η scalars,
+#: so each row is computed exactly as a run on its own), and later moves only look their run up.
+_EPS_LIVE_STEP = 0.01
+_EPS_LIVE = tuple(
+    round(_LOG10_EPS_GRID[0] + k * _EPS_LIVE_STEP, 9)
+    for k in range(round((_LOG10_EPS_GRID[-1] - _LOG10_EPS_GRID[0]) / _EPS_LIVE_STEP) + 1)
+)
+
+
+@functools.lru_cache(maxsize=8)
+def _eps_sweep(objective: str, optimizer: str, decay2: float) -> np.ndarray:
+    """Trajectories ``(steps + 1, len(_EPS_LIVE), 2)``, one per live position of the ε slider."""
+    eps = torch.tensor([[10.0**e] for e in _EPS_LIVE], dtype=F64)
+    rule = _adaptive_rule(optimizer, BASE_LR[objective][optimizer], decay2, None, eps=eps)
+    return _trajectories(objective, rule, len(_EPS_LIVE))
 
 
 def adaptive_run(objective: str, optimizer: str, decay2: float, log10_eps: float) -> dict:
     """RMSprop (``decay2`` = α) or Adam (``decay2`` = β₂, β₁ = 0.9) at the base learning rate with
-    ε = 10^``log10_eps``; grid settings come from a cached batch, others are run alone."""
+    ε = 10^``log10_eps``; grid settings come from a cached batch, the live slider's other positions
+    from a cached batch over ε (:func:`_eps_sweep`), others are run alone."""
     if objective not in BASE_LR:
         raise ValueError(f"objective must be one of {sorted(BASE_LR)}, got {objective!r}")
     decay2, log10_eps = check_real(decay2, "decay2"), check_real(log10_eps, "log10_eps")
@@ -617,8 +702,11 @@ def adaptive_run(objective: str, optimizer: str, decay2: float, log10_eps: float
     if optimizer not in ("rmsprop", "adam"):
         raise ValueError(f"optimizer must be 'rmsprop' or 'adam', got {optimizer!r}")
     grid = _adaptive_runs(objective, optimizer)
+    live = _live_index(key[1], _EPS_LIVE[0], _EPS_LIVE_STEP, len(_EPS_LIVE))
     if key in grid:
         traj = grid[key]
+    elif live is not None:
+        traj = _eps_sweep(objective, optimizer, key[0])[:, live]
     else:
         lr = BASE_LR[objective][optimizer]
         traj = _trajectories(objective, _adaptive_rule(optimizer, lr, decay2, log10_eps), 1)[:, 0]
@@ -654,6 +742,7 @@ def adaptive_explorer(objective: str, mode: str | None = None):
             _LOG10_EPS_GRID[-1],
             value=-8.0,
             steps=len(_LOG10_EPS_GRID),
+            live_steps=len(_EPS_LIVE) - 1,
             label="log₁₀ ε",
             fmt=".0f",
         ),
