@@ -1,7 +1,7 @@
 """Sample quality of companion.diffusion's default fit and sampler against the noise floor.
 
 For the ring of eight Gaussians and the two moons: train ``diffusion.fit(data)`` with its defaults
-(4 000 steps), draw 5 000 samples with the default sampler (ancestral DDPM, all T = 1000 steps),
+(10 000 steps), draw 5 000 samples with the default sampler (ancestral DDPM, all T = 1000 steps),
 and compare the sliced Wasserstein distance SW₂ between them and 5 000 fresh data points with the
 noise floor: SW₂ between two independent data samples of the same size. Goal: ratio <= 2.
 
@@ -81,7 +81,7 @@ def main() -> None:
         )
         print(f"\n{name}: noise floor SW2 = {floor:.4f}")
         print(
-            f"  fit ({'1000' if args.quick else 'default 4000'} steps): "
+            f"  fit ({'1000' if args.quick else 'default 10 000'} steps): "
             f"cpu {cpu:.1f} s, wall {wall:.1f} s"
         )
         models = {"default fit": model}

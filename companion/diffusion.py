@@ -693,9 +693,9 @@ def fit(
     batch_size: int = 256,
 ) -> DiffusionModel:
     """Train a :class:`DiffusionModel` on ``data`` (rows are examples) with L_simple and Adam,
-    the learning rate decaying to zero on a cosine; default 4 000 steps. The data are
+    the learning rate decaying to zero on a cosine; default 10 000 steps. The data are
     standardised first (their mean and overall standard deviation are stored in the model)."""
-    steps = check_fit_args(steps, seed, progress, default_steps=4000)
+    steps = check_fit_args(steps, seed, progress, default_steps=10_000)
     lr = check_real(lr, "lr")
     if lr <= 0:
         raise ValueError(f"lr must be > 0; got {lr}")

@@ -466,6 +466,15 @@ def test_bad_input():
         df.fit(torch.zeros(10), steps=1, progress=False)
 
 
+def test_fit_default_steps(monkeypatch):
+    """The default fit runs 10 000 steps (what benchmarks/bench_diffusion.py measures against the
+    noise floor); the training loop is stubbed out, so nothing is trained here."""
+    seen = {}
+    monkeypatch.setattr(df, "train", lambda step, steps, **kw: seen.setdefault("steps", steps))
+    df.fit(data.ring(64, seed=0), progress=False, device="cpu")
+    assert seen["steps"] == 10_000
+
+
 def test_pretrained_registry_names():
     assert set(df.PRETRAINED) <= {"diffusion_ring", "diffusion_moons"}
     assert all(name.startswith("diffusion_") for name in df.PRETRAINED)
