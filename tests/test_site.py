@@ -176,6 +176,12 @@ def test_page_renders_offline(browser, server, name):
             "Array.from(document.querySelectorAll('.gf-figure'))"
             ".every(d => d.classList.contains('js-plotly-plot'))"
         ), f"{name}: an interactive figure did not draw"
+        # Tables fit the text column (a reader should not have to scroll sideways to see a link).
+        wide = page.evaluate(
+            """() => Array.from(document.querySelectorAll('.pst-scrollable-table-container'))
+                 .map(c => [c.scrollWidth, c.clientWidth]).filter(([s, c]) => s > c + 2)"""
+        )
+        assert wide == [], f"{name}: tables wider than the page (scroll, visible width): {wide}"
         # No dead ipywidgets areas on the static site.
         assert page.evaluate("document.querySelectorAll('.jupyter-widgets').length") == 0
         assert log.problems == [], f"{name}: " + "\n".join(log.problems)
