@@ -24,3 +24,13 @@ def random_simplex(rng: np.random.Generator, shape, zeros: bool = False) -> np.n
         w[rng.random(shape) < 0.3] = 0.0
         w[..., 0] += 1e-3  # at least one positive entry per vector
     return w / w.sum(axis=-1, keepdims=True)
+
+
+def check_slider_extremes(live) -> None:
+    """Move every slider of a live figure to its minimum and its maximum; each redraw must
+    succeed and keep a title (the figures put their key numbers there)."""
+    for c in live._specs:
+        if hasattr(c, "min"):
+            for v in (c.min, c.max):
+                live.update(**{c.name: v})
+                assert live.figure.layout.title.text

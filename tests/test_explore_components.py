@@ -8,18 +8,11 @@ import re
 import numpy as np
 import plotly.graph_objects as go
 import pytest
-import torch
 
 from companion.explore import components as ex
 from companion.figures import LiveFigure, StaticFigure
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 FACTORIES = [ex.activation_explorer, ex.softmax_explorer, ex.focal_explorer, ex.recurrent_explorer]

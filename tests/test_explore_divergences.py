@@ -8,6 +8,7 @@ import re
 import numpy as np
 import pytest
 import torch
+from helpers import check_slider_extremes
 from scipy import integrate, stats
 from torch.distributions import Normal, kl_divergence
 
@@ -172,12 +173,7 @@ def test_both_modes_build(factory):
     assert len(static.to_html()) < 2_500_000, "keep each figure's page weight modest"
     live = factory(mode="live")
     assert isinstance(live, LiveFigure)
-    # Every slider at both of its extremes.
-    for c in live._specs:
-        if hasattr(c, "min"):
-            for v in (c.min, c.max):
-                live.update(**{c.name: v})
-                assert live.figure.layout.title.text
+    check_slider_extremes(live)
 
 
 def test_mmd_figure_is_valid_plotly():

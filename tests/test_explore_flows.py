@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 import torch
-from helpers import FAST
+from helpers import FAST, check_slider_extremes
 from hypothesis import given
 from hypothesis import strategies as st
 from scipy import integrate, stats
@@ -159,8 +159,4 @@ def test_both_modes_build(which, prepared):
     assert len(static.to_html()) < 2_500_000, "keep each figure's page weight modest"
     live = factory(mode="live")
     assert isinstance(live, LiveFigure)
-    for c in live._specs:  # every slider at both of its extremes
-        if hasattr(c, "min"):
-            for v in (c.min, c.max):
-                live.update(**{c.name: v})
-                assert live.figure.layout.title.text
+    check_slider_extremes(live)

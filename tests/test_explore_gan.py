@@ -10,6 +10,7 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 import torch
+from helpers import check_slider_extremes
 from scipy import integrate, stats
 from scipy.spatial import cKDTree
 
@@ -145,11 +146,7 @@ def test_both_modes_build_and_every_extreme_works(index):
     assert len(static.to_html()) < 3_000_000
     live = factory(mode="live")
     assert isinstance(live, LiveFigure)
-    for c in live._specs:
-        if hasattr(c, "min"):
-            for v in (c.min, c.max):
-                live.update(**{c.name: v})
-                assert live.figure.layout.title.text
+    check_slider_extremes(live)
 
 
 def test_live_update_budget():

@@ -8,6 +8,7 @@ import re
 import numpy as np
 import plotly.graph_objects as go
 import pytest
+from helpers import check_slider_extremes
 
 from companion.explore import linalg as ex
 from companion.figures import LiveFigure, StaticFigure
@@ -63,7 +64,4 @@ def test_both_modes_build(factory):
     go.Figure(static.figure.to_plotly_json())
     live = factory(mode="live")
     assert isinstance(live, LiveFigure)
-    for c in live._specs:
-        for v in (c.min, c.max):
-            live.update(**{c.name: v})
-            assert live.figure.layout.title.text
+    check_slider_extremes(live)

@@ -8,6 +8,7 @@ import re
 import numpy as np
 import plotly.graph_objects as go
 import pytest
+from helpers import check_slider_extremes
 from scipy import stats
 
 from companion.explore import manifolds as ex
@@ -45,10 +46,7 @@ def test_both_modes_build(factory):
     assert len(static.to_html()) < 3_000_000
     live = factory(mode="live")
     assert isinstance(live, LiveFigure)
-    for c in live._specs:
-        for v in (c.min, c.max):
-            live.update(**{c.name: v})
-            assert live.figure.layout.title.text
+    check_slider_extremes(live)
 
 
 def test_spectrum_figure_and_bad_input():

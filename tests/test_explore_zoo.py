@@ -9,19 +9,14 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 import torch
+from helpers import check_slider_extremes
 from scipy import integrate
 
 from companion import zoo
 from companion.explore import zoo as ez
 from companion.figures import LiveFigure, StaticFigure
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
@@ -50,10 +45,7 @@ def test_both_modes_build_at_every_extreme(models, which):
     assert len(static.to_html()) < 2_500_000
     live = factory("live")
     assert isinstance(live, LiveFigure)
-    for c in live._specs:
-        for v in (c.min, c.max):
-            live.update(**{c.name: v})
-            assert live.figure.layout.title.text
+    check_slider_extremes(live)
 
 
 def test_figures_are_valid_plotly(models):

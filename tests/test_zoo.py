@@ -14,13 +14,7 @@ from scipy import integrate, linalg, stats
 
 from companion import zoo
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # -- autoregressive --------------------------------------------------------------------------------
