@@ -105,11 +105,20 @@ def generator_loss(fake: Tensor, loss: str = "nonsaturating") -> Tensor:
     return -fake.mean()
 
 
-def _input_gradient(net, x: Tensor, *extra) -> Tensor:
-    x = x.detach().requires_grad_(True)
-    out = net(x, *extra)
+def _output_gradient(out: Tensor, x: Tensor) -> Tensor:
+    """∇_x of each row's output, flattened to ``(n, features)``; ``out`` was computed from ``x``."""
     (grad,) = torch.autograd.grad(out.sum(), x, create_graph=True)
     return grad.flatten(1)
+
+
+def _input_gradient(net, x: Tensor, *extra) -> Tensor:
+    x = x.detach().requires_grad_(True)
+    return _output_gradient(net(x, *extra), x)
+
+
+def _r1_from(out: Tensor, x: Tensor) -> Tensor:
+    """E‖∇_x a(x)‖² from discriminator outputs ``out`` already computed on ``x``."""
+    return _output_gradient(out, x).pow(2).sum(dim=1).mean()
 
 
 def gradient_penalty(
@@ -137,8 +146,8 @@ def r1_penalty(discriminator, real: Tensor, *extra) -> Tensor:
     """The R1 penalty :math:`\\mathbb E_{p_{data}} \\lVert \\nabla_x a(x) \\rVert_2^2` on real data
     (eq-gan-r1; multiply by γ/2 yourself): it flattens the discriminator where the data are, so
     the generator is not pushed past them and training settles instead of circling."""
-    real = check_tensor(real, "real", min_ndim=2)
-    return _input_gradient(discriminator, real, *extra).pow(2).sum(dim=1).mean()
+    real = check_tensor(real, "real", min_ndim=2).detach().requires_grad_(True)
+    return _r1_from(discriminator(real, *extra), real)
 
 
 # -- closed forms of the theory -------------------------------------------------------------------
@@ -567,8 +576,7 @@ def fit(
                 if h["r1_end"] is not None:  # geometric from r1 to r1_end over the run
                     gamma = gamma * (h["r1_end"] / gamma) ** (i / steps)
                 # r1_penalty(D, real, onehot), without a second forward pass
-                (grad,) = torch.autograd.grad(a_real.sum(), real, create_graph=True)
-                total = total + gamma / 2 * grad.flatten(1).pow(2).sum(dim=1).mean()
+                total = total + gamma / 2 * _r1_from(a_real, real)
             opt_d.zero_grad(set_to_none=True)
             total.backward()
             opt_d.step()
