@@ -183,9 +183,15 @@ def test_adaptive_eps_sweep_equals_single_runs(name):
     off the live steps a run is made alone."""
     for decay, log_eps in ((0.999, -7.36), (0.5, -1.01), (0.9, -3.25), (0.99, -4.1234)):
         run = ex.adaptive_run("beale", name, decay, log_eps)["trajectory"]
-        rule = ex._adaptive_rule(name, ex.BASE_LR["beale"][name], decay, log_eps)
+        rule = ex._adaptive_rule(name, ex.BASE_LR["beale"][name], decay, 10.0**log_eps)
         alone = ex._trajectories("beale", rule, 1)[:, 0]
         np.testing.assert_array_equal(run, alone)
+    # the static grid too: every grid setting equals its run made alone
+    for decay in ex._DECAY2_GRID:
+        for log_eps in ex._LOG10_EPS_GRID:
+            run = ex.adaptive_run("beale", name, decay, log_eps)["trajectory"]
+            rule = ex._adaptive_rule(name, ex.BASE_LR["beale"][name], decay, 10.0**log_eps)
+            np.testing.assert_array_equal(run, ex._trajectories("beale", rule, 1)[:, 0])
     with pytest.raises(ValueError, match="eps"):
         op.Adam(0.1, eps=torch.tensor([[1e-8], [-1.0]], dtype=torch.float64))
 

@@ -637,33 +637,19 @@ _LOG10_EPS_GRID = tuple(float(e) for e in range(-8, 0))  # ε = 1e-8 … 1e-1
 
 @functools.lru_cache(maxsize=8)
 def _adaptive_runs(objective: str, optimizer: str) -> dict:
-    """One batched run per ε over the second-moment decays (the rules take tensor decays but a
-    scalar ε); learning rate the base rate, Adam's β₁ = 0.9."""
-    lr = BASE_LR[objective][optimizer]
+    """The static grid: for each decay one batched run over ε (decay and η scalars, as in a run
+    on its own, so every grid trajectory equals the single run bit for bit — a tensor decay
+    rounds differently, and these paths amplify rounding); Adam's β₁ = 0.9."""
+    eps = torch.tensor([[10.0**e] for e in _LOG10_EPS_GRID], dtype=F64)
     out = {}
-    for e in _LOG10_EPS_GRID:
-        decay = torch.tensor([[d] for d in _DECAY2_GRID], dtype=F64)
-        out.update(
-            {
-                (d, e): t
-                for d, t in zip(
-                    _DECAY2_GRID,
-                    np.moveaxis(
-                        _trajectories(
-                            objective, _adaptive_rule(optimizer, lr, decay, e), len(_DECAY2_GRID)
-                        ),
-                        1,
-                        0,
-                    ),
-                    strict=True,
-                )
-            }
-        )
+    for d in _DECAY2_GRID:
+        rule = _adaptive_rule(optimizer, BASE_LR[objective][optimizer], d, eps)
+        traj = _trajectories(objective, rule, len(_LOG10_EPS_GRID))
+        out |= {(d, e): traj[:, i] for i, e in enumerate(_LOG10_EPS_GRID)}
     return out
 
 
-def _adaptive_rule(optimizer: str, lr: float, decay, log10_eps, eps=None) -> op.UpdateRule:
-    eps = 10.0**log10_eps if eps is None else eps
+def _adaptive_rule(optimizer: str, lr: float, decay, eps) -> op.UpdateRule:
     if optimizer == "rmsprop":
         return op.RMSprop(lr, alpha=decay, eps=eps)
     if optimizer == "adam":
@@ -685,7 +671,7 @@ _EPS_LIVE = tuple(
 def _eps_sweep(objective: str, optimizer: str, decay2: float) -> np.ndarray:
     """Trajectories ``(steps + 1, len(_EPS_LIVE), 2)``, one per live position of the ε slider."""
     eps = torch.tensor([[10.0**e] for e in _EPS_LIVE], dtype=F64)
-    rule = _adaptive_rule(optimizer, BASE_LR[objective][optimizer], decay2, None, eps=eps)
+    rule = _adaptive_rule(optimizer, BASE_LR[objective][optimizer], decay2, eps)
     return _trajectories(objective, rule, len(_EPS_LIVE))
 
 
@@ -709,7 +695,8 @@ def adaptive_run(objective: str, optimizer: str, decay2: float, log10_eps: float
         traj = _eps_sweep(objective, optimizer, key[0])[:, live]
     else:
         lr = BASE_LR[objective][optimizer]
-        traj = _trajectories(objective, _adaptive_rule(optimizer, lr, decay2, log10_eps), 1)[:, 0]
+        rule = _adaptive_rule(optimizer, lr, decay2, 10.0**log10_eps)
+        traj = _trajectories(objective, rule, 1)[:, 0]
     return _gaps(objective, traj) | {"lr": BASE_LR[objective][optimizer]}
 
 
