@@ -3,7 +3,8 @@
 nbval only reads ``.ipynb`` files. With ``--nbval-lax`` (or ``--nbval``) this hook also collects
 each chapter ``book/**/*.md`` that carries a jupytext header: jupytext converts it to a notebook
 in pytest's temporary folder (never in the repository) and nbval runs that notebook's cells one by
-one, with the kernel started in the chapter's own folder.
+one, with the kernel started in the chapter's own folder. It also holds the
+``one_torch_thread`` fixture that several test modules use.
 """
 
 from __future__ import annotations
@@ -59,3 +60,13 @@ class MystChapter(_nbval_file_class()):
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
     config.addinivalue_line("markers", "nbval: a chapter cell executed by nbval")
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Run a test module on one intra-op thread (small tensors: several threads only add
+    synchronisation, and on a busy 2-core machine they are many times slower)."""
+    from companion.device import single_thread
+
+    with single_thread():
+        yield
