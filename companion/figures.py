@@ -392,7 +392,7 @@ class StaticFigure:
                         showactive=True,
                         x=0.0,
                         xanchor="left",
-                        y=1.02 + 0.1 * len(menus),
+                        y=1.02,  # rows stacked below, once the plot's height is known
                         yanchor="bottom",
                         pad=dict(b=4),
                         buttons=[dict(method="skip", label=lbl, args=[None]) for lbl in c.labels()],
@@ -403,11 +403,17 @@ class StaticFigure:
         own = self.figure.layout.margin
         margin_b = max(own.b or 0, 75) + 75 * n_sliders if n_sliders else own.b
         margin_t = max(own.t or 60, 80) + 45 * len(menus) if menus else own.t
+        height = (self.figure.layout.height or 460) + 75 * n_sliders
+        # Button rows 34 px apart whatever the plot's height (a paper-fraction step overlapped
+        # the rows of short plots); the top margin leaves 45 px per row.
+        plot_h = max(height - (margin_t or 100) - (margin_b or 80), 100)
+        for k, menu in enumerate(menus):
+            menu["y"] = 1.02 + k * 34 / plot_h
         self.figure.update_layout(
             sliders=sliders or None,
             updatemenus=menus or None,
             margin=dict(b=margin_b, t=margin_t),
-            height=(self.figure.layout.height or 460) + 75 * n_sliders,
+            height=height,
         )
 
     def _spec(self) -> dict:
