@@ -24,16 +24,17 @@ Modules:
 
 from __future__ import annotations
 
-from .device import default_device, resolve_device, seed_everything
+from .device import default_device, resolve_device, seed_everything, use_threads
 
 __version__ = "0.1.0"
 
 __all__ = ["setup", "default_device", "resolve_device", "seed_everything", "__version__"]
 
 
-def setup(seed: int = 0, device=None):
+def setup(seed: int = 0, device=None, threads: int | None = None):
     """Prepare a chapter or script: seed every RNG, register the book's plotly template and
-    renderer as plotly's defaults, and return the device to compute on.
+    renderer as plotly's defaults, set PyTorch's CPU thread count, and return the device to
+    compute on.
 
     Parameters
     ----------
@@ -41,9 +42,14 @@ def setup(seed: int = 0, device=None):
         Seed for Python, NumPy and PyTorch (see :func:`companion.device.seed_everything`).
     device
         ``None`` (CUDA if available, else CPU, overridable by ``GF_DEVICE``), or a device name.
+    threads
+        PyTorch's intra-op thread count; ``None`` means
+        :func:`companion.device.choose_threads` (one thread for the book's small models unless
+        the ``GF_THREADS`` environment variable says otherwise).
     """
     from . import theme
 
     seed_everything(seed)
+    use_threads(threads)
     theme.register(make_default=True)
     return resolve_device(device)
