@@ -44,8 +44,8 @@ book: $(STAMP)
 	@test -f _build/html/index.html && echo "website: _build/html/index.html"
 
 lint: $(STAMP)
-	$(BIN)/ruff check companion tests benchmarks conftest.py
-	$(BIN)/ruff format --check companion tests benchmarks conftest.py
+	$(BIN)/ruff check companion tests benchmarks tools conftest.py
+	$(BIN)/ruff format --check companion tests benchmarks tools conftest.py
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests -m "not browser" -q

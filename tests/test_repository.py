@@ -158,3 +158,62 @@ def test_ci_calls_the_readme_command():
     ci = (ROOT / ".ci" / "run").read_text()
     assert "make test" in readme and "make book" in readme and "make lab" in readme
     assert re.search(r"^make test$", ci, re.M)
+
+
+def _lab_metadata():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "lab_metadata", ROOT / "tools" / "lab_metadata.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_chapter_reads_in_jupyterlab():
+    """Each notebook chapter carries the website's maths macros (for jupyterlab-myst) and Lab
+    metadata that collapses its hidden check cells: `python tools/lab_metadata.py` fixes it."""
+    lab = _lab_metadata()
+    defs = lab.macros()
+    assert {"\\N", "\\KL", "\\E", "\\JS", "\\R"} <= set(defs)
+    chapters = [p for p in chapter_sources() if is_notebook_chapter(p)]
+    assert chapters and set(chapters) <= set(lab.chapters())
+    stale = [
+        str(p.relative_to(ROOT))
+        for p in lab.chapters()
+        if lab.fixed(p.read_text(), defs) != p.read_text()
+    ]
+    assert not stale, f"run `python tools/lab_metadata.py`; out of date: {stale}"
+    import jupytext
+
+    for path in chapters:
+        nb = jupytext.read(path)
+        first = nb.cells[0]
+        assert first.cell_type == "markdown" and "remove-cell" in first.metadata["tags"]
+        front = yaml.safe_load(first.source.split("---")[1])
+        assert front["math"] == defs, path
+        for cell in nb.cells:
+            if cell.cell_type == "code" and "remove-cell" in cell.metadata.get("tags", []):
+                assert cell.metadata["jupyter"] == {"source_hidden": True, "outputs_hidden": True}
+        # the site's own reader sees the same cells (the macro cell is skipped as remove-cell)
+        from myst_nb.core.read import read_myst_markdown_notebook
+
+        site = read_myst_markdown_notebook(path.read_text(encoding="utf-8"))
+        assert [c.source for c in site.cells] == [c.source for c in nb.cells], path
+
+
+def test_lab_metadata_is_idempotent_and_keeps_cells(tmp_path):
+    lab = _lab_metadata()
+    src = (
+        "---\njupytext:\n  formats: md:myst\nkernelspec:\n  name: python3\n---\n\n# T\n\n"
+        "```{code-cell} ipython3\n:tags: [remove-cell]\n\nassert 1\n```\n\n"
+        "```{code-cell} ipython3\n:tags: [hide-input]\n\nprint(2)\n```\n"
+    )
+    once = lab.fixed(src, {"\\N": "\\mathcal{N}"})
+    assert lab.fixed(once, {"\\N": "\\mathcal{N}"}) == once
+    assert once.count(":jupyter: {source_hidden: true, outputs_hidden: true}") == 1
+    assert "assert 1" in once and "print(2)" in once and "# T" in once
+    changed = lab.fixed(once, {"\\N": "\\mathcal{N}", "\\E": "\\mathbb{E}"})
+    assert changed.count("math:") == 1 and "'\\E': '\\mathbb{E}'" in changed
+    assert lab.fixed("# not a notebook\n", {}) == "# not a notebook\n"
