@@ -1,10 +1,12 @@
 # Generative Foundations — every set-up step lives here, so a fresh clone needs only `make`.
 #   make book   build the website into _build/html (executes every chapter)
-#   make test   lint, unit tests, every chapter through nbval, build the site, browser tests
+#   make test   lint, unit tests, every chapter through nbval, build the site, browser tests of
+#               the site and of chapters run live in JupyterLab
 #   make lab    open the chapters live in JupyterLab
-# Variables: PYTHON (default python3.11), VENV (default .venv).
+# Variables: PYTHON (default: the first of python3.11, python3.12 found), VENV (default .venv),
+# TORCH (cpu or cuda; default cuda only where nvidia-smi exists).
 
-PYTHON ?= python3.11
+PYTHON ?= $(or $(firstword $(foreach p,python3.11 python3.12,$(shell command -v $(p) 2>/dev/null))),python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -13,17 +15,28 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Reproducible by default: the exact versions CI used. `make lock` refreshes constraints.txt.
 CONSTRAINTS ?= constraints.txt
 PIP_CONSTRAINT_ARG := $(if $(wildcard $(CONSTRAINTS)),-c $(CONSTRAINTS))
+# PyPI's torch wheel for Linux is a CUDA build (~2.9 GB of libraries). With TORCH=cpu, PyTorch's
+# CPU index is added: its "+cpu" build of the same release sorts first and nothing else changes.
+TORCH ?= $(if $(shell command -v nvidia-smi 2>/dev/null),cuda,cpu)
+TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
+TORCH_ARG := $(if $(filter cpu,$(TORCH)),--extra-index-url $(TORCH_CPU_INDEX))
 export PYTHONHASHSEED := 0
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: all venv book test lint unit chapters site-test lab lock bench chromium clean
+.PHONY: all venv book test lint unit chapters site-test live-test lab lock bench chromium clean \
+	binder-test
 
 all: test
 
 $(STAMP): pyproject.toml requirements.txt requirements-dev.txt $(wildcard $(CONSTRAINTS))
+	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 11) <= v <= (3, 12) else \
+	  f"the book needs Python 3.11 or 3.12; {sys.executable} is {v[0]}.{v[1]}")' \
+	  || { echo "no Python 3.11/3.12 found: install one, or run make PYTHON=/path/to/python3.11"; exit 1; }
+	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || { echo "$(PYTHON) cannot create a venv:" \
+	  "on Debian/Ubuntu run: $(SUDO) apt-get install python3-venv (or python3.11-venv)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt $(PIP_CONSTRAINT_ARG)
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt $(PIP_CONSTRAINT_ARG) $(TORCH_ARG)
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -46,9 +59,10 @@ book: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check companion tests benchmarks tools conftest.py
 	$(BIN)/ruff format --check companion tests benchmarks tools conftest.py
+	$(BIN)/actionlint .github/workflows/*.yml
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests -m "not browser" -q
+	$(BIN)/python -m pytest tests -m "not browser and not live" -q
 
 chapters: $(STAMP)
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider book -q
@@ -56,7 +70,11 @@ chapters: $(STAMP)
 site-test: $(STAMP) chromium
 	$(BIN)/python -m pytest tests -m browser -q
 
-test: lint unit chapters book site-test
+# The live door: JupyterLab on a free localhost port, chapters run and a slider moved in Chromium.
+live-test: $(STAMP) chromium
+	$(BIN)/python -m pytest tests -m live -q
+
+test: lint unit chapters book site-test live-test
 
 # Chapters (.md) open as notebooks; the setting lives in the venv, not in your home folder.
 lab: $(STAMP)

@@ -217,3 +217,17 @@ def test_lab_metadata_is_idempotent_and_keeps_cells(tmp_path):
     changed = lab.fixed(once, {"\\N": "\\mathcal{N}", "\\E": "\\mathbb{E}"})
     assert changed.count("math:") == 1 and "'\\E': '\\mathbb{E}'" in changed
     assert lab.fixed("# not a notebook\n", {}) == "# not a notebook\n"
+
+
+def test_pages_workflow_builds_like_make_book():
+    wf = yaml.safe_load((ROOT / ".github" / "workflows" / "pages.yml").read_text())
+    steps = wf["jobs"]["build"]["steps"]
+    runs = [s["run"] for s in steps if "run" in s]
+    assert any(re.match(r"make book\b", r) for r in runs), runs
+    upload = [s for s in steps if s.get("uses", "").startswith("actions/upload-pages-artifact")]
+    assert upload and upload[0]["with"]["path"] == "_build/html"
+    deploy = wf["jobs"]["deploy"]["steps"]
+    assert any(s.get("uses", "").startswith("actions/deploy-pages") for s in deploy)
+    makefile = (ROOT / "Makefile").read_text()
+    assert "actionlint .github/workflows/" in makefile
+    assert re.search(r"^test:.*\blive-test\b", makefile, re.M)
