@@ -89,5 +89,11 @@ lock: $(STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e' \
 	  | sed -E 's/^(torch==[^+]+)\+.*/\1/' > $(CONSTRAINTS)
 
+# Binder's install (binder/requirements.txt, Python 3.11) in a fresh venv, then one chapter run in
+# it; only the torch source is swapped for one this machine reaches (see tools/binder_sim.py).
+BINDER_PYTHON ?= python3.11
+binder-test:
+	$(PYTHON) tools/binder_sim.py --python $(BINDER_PYTHON)
+
 clean:
 	rm -rf _build .pytest_cache

@@ -117,6 +117,10 @@ def _requirements(path: Path) -> list[str]:
 
 
 def test_binder_installs_what_ci_tests():
+    """Binder installs the pinned set CI tests (same constraints file), CPU-only torch of the same
+    release, and of the extras only what a reader needs in JupyterLab."""
+    import tomllib
+
     main = _requirements(ROOT / "requirements.txt")
     binder = _requirements(ROOT / "binder" / "requirements.txt")
     torch_main = [r for r in main if re.match(r"torch\b", r)]
@@ -125,9 +129,20 @@ def test_binder_installs_what_ci_tests():
     # Same torch release, CPU-only build from PyTorch's CPU index.
     assert torch_binder == ["torch==2.13.0+cpu"]
     assert "--extra-index-url https://download.pytorch.org/whl/cpu" in binder
-    rest_main = [r for r in main if r not in torch_main]
-    rest_binder = [r for r in binder if r not in torch_binder and not r.startswith("--")]
-    assert rest_binder == rest_main
+    # The same constraints file as `make` (relative to binder/, as pip reads it).
+    assert "-c ../constraints.txt" in binder
+    assert "CONSTRAINTS ?= constraints.txt" in (ROOT / "Makefile").read_text()
+    rest = [r for r in binder if r not in torch_binder and not r.startswith("-")]
+    assert rest == [], rest
+    assert "-e .[lab]" in binder
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    lab = " ".join(extras["lab"])
+    for needed in ("jupyterlab>", "jupyterlab-myst>", "jupytext>", "ipykernel>"):
+        assert needed in lab, f"the lab extra (Binder's) lacks {needed[:-1]}"
+    assert "jupyter-book" not in lab and "sphinx" not in lab
+    assert "-e .[book,lab]" in main  # the reader's full set: the website and the live chapters
     assert (ROOT / "binder" / "runtime.txt").read_text().strip() == "python-3.11"
     assert "jupytext-config set-default-viewer" in (ROOT / "binder" / "postBuild").read_text()
 
