@@ -733,6 +733,16 @@ def _pretrained_ring() -> DiffusionModel:
     )
 
 
+def _pretrained_ring_default() -> DiffusionModel:
+    """The diffusion chapter's model: ``fit(ring)`` with every default (10 000 steps), on one
+    thread as after :func:`companion.setup`, so the checkpoint equals the chapter's own fit."""
+    from .data import ring
+    from .device import single_thread
+
+    with single_thread():
+        return fit(ring(20_000, seed=0), seed=0, device="cpu", progress=False)
+
+
 def _pretrained_moons() -> DiffusionModel:
     from .data import moons
 
@@ -744,5 +754,6 @@ def _pretrained_moons() -> DiffusionModel:
 #: Checkpoints ``python -m companion.pretrain`` can train (name → training function).
 PRETRAINED: dict[str, Callable[[], DiffusionModel]] = {
     "diffusion_ring": _pretrained_ring,
+    "diffusion_ring_default": _pretrained_ring_default,
     "diffusion_moons": _pretrained_moons,
 }

@@ -476,5 +476,5 @@ def test_fit_default_steps(monkeypatch):
 
 
 def test_pretrained_registry_names():
-    assert set(df.PRETRAINED) <= {"diffusion_ring", "diffusion_moons"}
+    assert set(df.PRETRAINED) <= {"diffusion_ring", "diffusion_ring_default", "diffusion_moons"}
     assert all(name.startswith("diffusion_") for name in df.PRETRAINED)
