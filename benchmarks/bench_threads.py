@@ -14,7 +14,7 @@ Each setting runs twice: with the companion's choice (``setup()``'s default) and
 own default, one thread per visible core (``GF_THREADS`` set to the core count), which is what
 the book did before. Goal: (b) <= 2 x (a) with the companion's choice.
 
-    python benchmarks/bench_threads.py [--steps 1500] [--repeats 1]
+    python benchmarks/bench_threads.py [--steps 1500] [--repeats 1] [--only-chosen]
 """
 
 from __future__ import annotations
@@ -52,17 +52,42 @@ def run_cell(steps: int, threads: str | None, pin: bool) -> tuple[int, float]:
     return int(n), float(seconds)
 
 
-def measure(steps: int, threads: str | None, pin: bool, repeats: int) -> tuple[int, float, float]:
-    """(threads used, median seconds, 1-minute load average just before)."""
+def measure(steps: int, threads: str | None, pin: bool, busy: bool) -> tuple[int, float, float]:
+    """(threads used, seconds, 1-minute load average just before) of one run."""
     load = os.getloadavg()[0]
-    runs = [run_cell(steps, threads, pin) for _ in range(repeats)]
-    return runs[0][0], statistics.median(t for _, t in runs), load
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if busy else None
+    try:
+        if spinner is not None:
+            time.sleep(0.5)
+        n, seconds = run_cell(steps, threads, pin)
+    finally:
+        if spinner is not None:
+            spinner.kill()
+            spinner.wait()
+    return n, seconds, load
+
+
+def settings(steps: int, threads: str | None, repeats: int) -> tuple:
+    """(a), (b), (c), each (threads, median seconds, mean load before); the three settings
+    alternate within each repeat, so that they meet the same background load."""
+    runs: list[list[tuple[int, float, float]]] = [[], [], []]
+    for _ in range(repeats):
+        runs[0].append(measure(steps, threads, pin=False, busy=False))
+        runs[1].append(measure(steps, threads, pin=False, busy=True))
+        runs[2].append(measure(steps, threads, pin=True, busy=False))
+    return tuple(
+        (r[0][0], statistics.median(t for _, t, _ in r), statistics.mean(x for _, _, x in r))
+        for r in runs
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=1500, help="Adam steps (chapter: 10 000)")
     parser.add_argument("--repeats", type=int, default=1, help="runs per setting (median)")
+    parser.add_argument(
+        "--only-chosen", action="store_true", help="skip PyTorch's default (slow when contended)"
+    )
     args = parser.parse_args()
     if shutil.which("taskset") is None:
         sys.exit("taskset (util-linux) is needed for setting (c)")
@@ -75,16 +100,9 @@ def main() -> None:
     )
     results = {}
     for label, threads in policies.items():
-        a = measure(args.steps, threads, False, args.repeats)
-        spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
-        try:
-            time.sleep(0.5)
-            b = measure(args.steps, threads, False, args.repeats)
-        finally:
-            spinner.kill()
-            spinner.wait()
-        c = measure(args.steps, threads, True, args.repeats)
-        results[label] = (a, b, c)
+        if args.only_chosen and threads is not None:
+            continue
+        results[label] = settings(args.steps, threads, args.repeats)
     print(
         f"{'policy':32s} {'threads':>7s} {'(a) quiet':>10s} {'(b) busy':>10s} "
         f"{'(c) taskset':>11s} {'b/a':>6s} {'c/a':>6s}"
@@ -95,7 +113,7 @@ def main() -> None:
             f"{b[1] / a[1]:6.2f} {c[1] / a[1]:6.2f}"
         )
     print(
-        "1-minute load average before each:",
+        "mean 1-minute load average before each:",
         ", ".join(
             f"{label.split()[0]} a/b/c {a[2]:.1f}/{b[2]:.1f}/{c[2]:.1f}"
             for label, (a, b, c) in results.items()
