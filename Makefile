@@ -11,6 +11,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
+export GF_CHROMIUM := $(CHROMIUM)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Reproducible by default: the exact versions CI used. `make lock` refreshes constraints.txt.
 CONSTRAINTS ?= constraints.txt

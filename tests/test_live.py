@@ -33,7 +33,8 @@ pytestmark = pytest.mark.live
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "_build" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
+# Debian's Chromium by default; `make ... CHROMIUM=/path` (GF_CHROMIUM) names another build.
+CHROMIUM = os.environ.get("GF_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -241,6 +242,13 @@ _RENDERED = """() => {
   };
 }"""
 
+_SHOW_EXERCISE = """() => {
+  const found = Array.from(document.querySelectorAll(
+      '.jp-MarkdownCell.jp-mod-rendered aside, .jp-MarkdownCell.jp-mod-rendered div'))
+      .filter(x => /^\\s*Exercise\\b/.test(x.textContent || ''));
+  if (found.length) found[found.length - 1].scrollIntoView();
+}"""
+
 _FIGURE = """(slider) => {
   let plot = null;
   for (let up = slider; up && !plot; up = up.parentElement) {
@@ -300,6 +308,9 @@ def test_chapter_runs_live_in_jupyterlab(lab, browser, chapter):
             assert directive not in shown["text"], f"{chapter}: raw MyST {directive!r} shown"
         if chapter != "intro":  # the intro has no exercises
             assert shown["exercises"] > 0, f"{chapter}: no exercise block rendered"
+            page.evaluate(_SHOW_EXERCISE)
+            time.sleep(0.5)
+            page.screenshot(path=str(SHOTS / f"live-{chapter}-exercise.png"))
         errors_in_page = page.locator(".jp-OutputArea-output[data-mime-type*='error']").count()
         assert errors_in_page == 0
 

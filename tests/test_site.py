@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # GF_SITE_DIR points the tests at another build (e.g. one chapter built with a private toc).
 HTML = Path(os.environ.get("GF_SITE_DIR", ROOT / "_build" / "html")).resolve()
 SHOTS = HTML.parent / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
+# Debian's Chromium by default; `make ... CHROMIUM=/path` (GF_CHROMIUM) names another build.
+CHROMIUM = os.environ.get("GF_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
