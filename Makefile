@@ -16,11 +16,12 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Reproducible by default: the exact versions CI used. `make lock` refreshes constraints.txt.
 CONSTRAINTS ?= constraints.txt
 PIP_CONSTRAINT_ARG := $(if $(wildcard $(CONSTRAINTS)),-c $(CONSTRAINTS))
-# PyPI's torch wheel for Linux is a CUDA build (~2.9 GB of libraries). With TORCH=cpu, PyTorch's
-# CPU index is added: its "+cpu" build of the same release sorts first and nothing else changes.
+# PyPI's torch wheel for Linux is a CUDA build (~2.9 GB of libraries). With TORCH=cpu, torch alone
+# is installed first with PyTorch's CPU index added (its "+cpu" build of the release that
+# requirements.txt pins sorts first); everything else then comes from PyPI as usual.
 TORCH ?= $(if $(shell command -v nvidia-smi 2>/dev/null),cuda,cpu)
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
-TORCH_ARG := $(if $(filter cpu,$(TORCH)),--extra-index-url $(TORCH_CPU_INDEX))
+TORCH_PIN := $(shell grep -E '^torch==' requirements.txt)
 export PYTHONHASHSEED := 0
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
@@ -37,7 +38,9 @@ $(STAMP): pyproject.toml requirements.txt requirements-dev.txt $(wildcard $(CONS
 	  "on Debian/Ubuntu run: $(SUDO) apt-get install python3-venv (or python3.11-venv)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt $(PIP_CONSTRAINT_ARG) $(TORCH_ARG)
+	$(if $(filter cpu,$(TORCH)),$(BIN)/python -m pip install --quiet --no-deps "$(TORCH_PIN)" \
+	  --extra-index-url $(TORCH_CPU_INDEX))
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt $(PIP_CONSTRAINT_ARG)
 	touch $(STAMP)
 
 venv: $(STAMP)
