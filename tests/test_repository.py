@@ -221,7 +221,8 @@ def test_every_chapter_reads_in_jupyterlab():
 def test_lab_metadata_is_idempotent_and_keeps_cells(tmp_path):
     lab = _lab_metadata()
     src = (
-        "---\njupytext:\n  formats: md:myst\nkernelspec:\n  name: python3\n---\n\n# T\n\n"
+        "---\njupytext:\n  formats: md:myst\nkernelspec:\n  display_name: Python 3\n"
+        "  name: python3\n---\n\n# T\n\n"
         "```{code-cell} ipython3\n:tags: [remove-cell]\n\nassert 1\n```\n\n"
         "```{code-cell} ipython3\n:tags: [hide-input]\n\nprint(2)\n```\n"
     )
@@ -232,6 +233,17 @@ def test_lab_metadata_is_idempotent_and_keeps_cells(tmp_path):
     changed = lab.fixed(once, {"\\N": "\\mathcal{N}", "\\E": "\\mathbb{E}"})
     assert changed.count("math:") == 1 and "'\\E': '\\mathbb{E}'" in changed
     assert lab.fixed("# not a notebook\n", {}) == "# not a notebook\n"
+    # a cell whose options are a YAML block (as jupytext writes them after a save in Lab)
+    block = src.replace(":tags: [remove-cell]\n", "---\ntags: [remove-cell]\nmystnb: {a: 1}\n---\n")
+    fixed_block = lab.fixed(block, {})
+    assert lab.fixed(fixed_block, {}) == fixed_block
+    path = tmp_path / "c.md"
+    path.write_text(fixed_block)
+    import jupytext
+
+    cells = [c for c in jupytext.read(path).cells if c.cell_type == "code"]
+    assert cells[0].metadata["jupyter"] == {"source_hidden": True, "outputs_hidden": True}
+    assert cells[0].metadata["mystnb"] == {"a": 1} and "jupyter" not in cells[1].metadata
 
 
 def test_pages_workflow_builds_like_make_book():

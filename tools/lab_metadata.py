@@ -40,6 +40,8 @@ _MACRO_CELL = re.compile(
     r'\n\+\+\+ \{"tags": \["remove-cell"\]\}\n\n---\nmath:\n.*?^---\n\n\+\+\+\n', re.S | re.M
 )
 _CODE_CELL_OPTIONS = re.compile(r"^```\{code-cell\}[^\n]*\n((?::[\w-]+:[^\n]*\n)+)", re.M)
+# The other way MyST writes a code cell's options: a YAML block between two "---" lines.
+_CODE_CELL_YAML = re.compile(r"^(```\{code-cell\}[^\n]*\n)---\n(.*?)^---\n", re.M | re.S)
 
 
 def macros(config: Path = ROOT / "_config.yml") -> dict[str, str]:
@@ -77,7 +79,16 @@ def _hide_check_cells(text: str) -> str:
         )
         return match.group(0).replace(options, kept + f":jupyter: {HIDDEN}\n")
 
-    return _CODE_CELL_OPTIONS.sub(fix, text)
+    def fix_yaml(match: re.Match) -> str:
+        parsed = yaml.safe_load(match.group(2)) or {}
+        tags = parsed.get("tags") or []
+        if "remove-cell" not in tags or parsed.get("jupyter") == yaml.safe_load(HIDDEN):
+            return match.group(0)
+        parsed["jupyter"] = yaml.safe_load(HIDDEN)
+        body = yaml.safe_dump(parsed, default_flow_style=None, sort_keys=False, allow_unicode=True)
+        return f"{match.group(1)}---\n{body}---\n"
+
+    return _CODE_CELL_YAML.sub(fix_yaml, _CODE_CELL_OPTIONS.sub(fix, text))
 
 
 def fixed(text: str, defs: dict[str, str]) -> str:
