@@ -159,3 +159,16 @@ def test_filter_gradient_is_upstream_gradient_convolved_with_flipped_input():
     assert np.allclose(as_conv, direct, atol=1e-12)
     printed = np.array([sum(delta[k] * x[(o - k - 2) % 12] for k in range(10)) for o in range(3)])
     assert not np.allclose(printed, direct, atol=1e-3)
+
+
+def test_running_mean_is_the_ema_with_weight_one_over_t():
+    """Polyak averaging: θ̄_t = (1 − β)θ̄_{t−1} + βθ_t is the arithmetic mean exactly when β = 1/t;
+    a constant β gives an exponential moving average that forgets the early iterates."""
+    rng = np.random.default_rng(4)
+    thetas = rng.normal(size=(50, 3))
+    running, ema = thetas[0].copy(), thetas[0].copy()
+    for t in range(2, 51):
+        running = (1 - 1 / t) * running + thetas[t - 1] / t
+        ema = 0.9 * ema + 0.1 * thetas[t - 1]
+    assert np.allclose(running, thetas.mean(0), atol=1e-12)
+    assert not np.allclose(ema, thetas.mean(0), atol=1e-3)
