@@ -275,12 +275,14 @@ def _variance_layout(arrow: str, n: int, parts: list, exact: float) -> dict:
             split=0.45,
         ),
         title=dict(
-            text=f"N = {n} episodes per estimate; total variance: "
-            + ", ".join(parts)
-            + f"<br>exact ∂J/∂θ[S, {arrow}] = {exact:.4f} (dashed line)"
+            text=f"N = {n} episodes per estimate; exact ∂J/∂θ[S, {arrow}] = {exact:.4f} (dashed)"
+            + "<br>Σ variance: "
+            + ", ".join(parts[:2])
+            + ",<br>"
+            + ", ".join(parts[2:])
         ),
         barmode="overlay",
-        margin=dict(t=110),
+        margin=dict(t=130),
         hovermode="closest",
         shapes=[dashed],
         legend=dict(x=0.02, y=0.02, xanchor="left", yanchor="bottom"),
@@ -424,7 +426,7 @@ def frontier_figure(world: TokenWorld, log10_beta: float, points: dict | None = 
         margin=dict(t=100),
         hovermode="closest",
         barmode="group",
-        legend=dict(x=0.3, y=0.05, xanchor="left", yanchor="bottom"),
+        legend=dict(x=0.53, y=0.02, xanchor="right", yanchor="bottom"),
     )
     return _fig(traces, _right_panel(layout, "KL(π ‖ π_ref) (nats)", "E_π[r]"))
 
@@ -480,7 +482,7 @@ def finetune_figure(world: TokenWorld, runs: dict, step: float) -> go.Figure:
         traces += curves
         bars.append(bar)
         lines.append(line)
-    top = float(world.rewards.max()) * 1.05 + 2
+    top = 1.05 * max(max(t["y"]) for t in traces)
     traces.append(
         _scatter(
             [shown, shown],
@@ -509,10 +511,10 @@ def finetune_figure(world: TokenWorld, runs: dict, step: float) -> go.Figure:
     layout = dict(
         **side_by_side(("exact E[r] (solid) and KL (dotted)", "P(r(x) = k) now"), split=0.5),
         title=dict(text=f"after {shown} updates<br>" + "<br>".join(lines)),
-        margin=dict(t=130),
+        margin=dict(t=150),
         hovermode="closest",
         barmode="group",
-        legend=dict(x=0.02, y=0.98, xanchor="left", yanchor="top"),
+        legend=dict(x=0.53, y=0.98, xanchor="left", yanchor="top"),
     )
     layout["yaxis"].update(range=[0, top])
     return _fig(traces + bars, _right_panel(layout, "REINFORCE updates", "reward / nats"))
