@@ -41,6 +41,7 @@ __all__ = [
     "mle_gaussian",
     "fisher_information",
     "map_bernoulli",
+    "simulate_mle",
     "GMMParams",
     "GMMFit",
     "gmm_log_likelihood",
@@ -137,6 +138,34 @@ def map_bernoulli(x: Tensor, a: float, b: float) -> Tensor:
     if ((x != 0) & (x != 1)).any():
         raise ValueError("x must hold only 0.0 and 1.0 for a Bernoulli sample")
     return (x.sum() + a - 1) / (x.shape[0] + a + b - 2)
+
+
+def simulate_mle(
+    family: str, theta: float, n: int, reps: int, *, seed: int = 0, device=None
+) -> Tensor:
+    """The sampling distribution of the MLE: ``reps`` independent samples of size ``n``, and
+    the MLE of each, shape ``(reps,)``.
+
+    ``family`` is ``"poisson"`` (θ = λ, MLE the mean) or ``"gaussian_sigma"`` (θ = σ of
+    ``N(0, σ²)`` with the mean unknown, MLE the root of the ``1/n`` variance). Compare its
+    variance with the Cramér–Rao bound ``1/(n I(θ))`` ({eq}`eq-inference-cramer-rao`).
+    """
+    theta = check_real(theta, "theta")
+    if theta <= 0:
+        raise ValueError(f"theta must be > 0; got {theta}")
+    n = check_int(n, "n", minimum=2)
+    reps = check_int(reps, "reps")
+    if n * reps > 50_000_000:
+        raise ValueError(f"n * reps = {n * reps} draws is too many (at most 5e7)")
+    dev = torch.device("cpu") if device is None else torch.device(device)
+    gen = torch.Generator(device=dev).manual_seed(check_int(seed, "seed", minimum=0))
+    if family == "poisson":
+        rate = torch.full((reps, n), theta, dtype=torch.float64, device=dev)
+        return torch.poisson(rate, generator=gen).mean(1)
+    if family == "gaussian_sigma":
+        x = theta * torch.randn(reps, n, generator=gen, dtype=torch.float64, device=dev)
+        return x.var(1, correction=0).sqrt()
+    raise ValueError(f"family must be 'poisson' or 'gaussian_sigma'; got {family!r}")
 
 
 # == Gaussian mixtures and EM ===================================================================
