@@ -385,13 +385,15 @@ def metropolis_hastings(
     s = _step_scale(scale, "scale", x)
     gen = torch.Generator(device=x.device).manual_seed(check_int(seed, "seed", minimum=0))
     lp = log_prob(x)
+    # All the randomness up front (same size as the output): fewer small kernels per step.
+    moves = s * torch.randn((steps, *x.shape), generator=gen, dtype=x.dtype, device=x.device)
+    log_u = torch.rand((steps, x.shape[0]), generator=gen, dtype=x.dtype, device=x.device).log()
     out = torch.empty((steps, *x.shape), dtype=x.dtype, device=x.device)
     accepted = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
     for t in progress(range(steps), desc="Metropolis–Hastings", enabled=progress_bar):
-        y = x + s * torch.randn(x.shape, generator=gen, dtype=x.dtype, device=x.device)
+        y = x + moves[t]
         lp_y = log_prob(y)
-        u = torch.rand(x.shape[0], generator=gen, dtype=x.dtype, device=x.device)
-        accept = u.log() < lp_y - lp
+        accept = log_u[t] < lp_y - lp
         x = torch.where(accept[:, None], y, x)
         lp = torch.where(accept, lp_y, lp)
         accepted += accept

@@ -507,3 +507,42 @@ def test_samplers_and_em_on_cuda():
         steps=10,
     )
     torch.testing.assert_close(gpu.log_likelihood.cpu(), cpu.log_likelihood, atol=1e-10, rtol=0)
+
+
+# == exercise checks =============================================================================
+
+
+def test_exercise_checks_accept_right_and_reject_wrong_answers(capsys):
+    from companion.exercises import CheckFailed
+    from companion.exercises import inference as checks
+
+    def right_resp(x, w, mu, cov):
+        comp = torch.distributions.MultivariateNormal(mu, covariance_matrix=cov)
+        return torch.softmax(comp.log_prob(x[:, None, :]) + w.log(), dim=1)
+
+    def unnormalised(x, w, mu, cov):
+        comp = torch.distributions.MultivariateNormal(mu, covariance_matrix=cov)
+        return (comp.log_prob(x[:, None, :]) + w.log()).exp()
+
+    def forgot_weights(x, w, mu, cov):
+        comp = torch.distributions.MultivariateNormal(mu, covariance_matrix=cov)
+        return torch.softmax(comp.log_prob(x[:, None, :]), dim=1)
+
+    assert checks.check_responsibilities(right_resp)
+    assert capsys.readouterr().out.startswith("Correct")
+    for wrong in (unnormalised, forgot_weights, lambda *a: 1 / 0, "not a function"):
+        with pytest.raises(CheckFailed):
+            checks.check_responsibilities(wrong)
+
+    def right_pi(p):
+        return inf.stationary_distribution(p)
+
+    def right_eigenvector(p):  # the classic slip: eigenvector of P instead of P transposed
+        evals, evecs = torch.linalg.eig(p)
+        v = evecs[:, torch.argmin((evals - 1).abs())].real
+        return v / v.sum()
+
+    assert checks.check_stationary(right_pi)
+    for wrong in (right_eigenvector, lambda p: p[0], lambda p: torch.ones(p.shape[0])):
+        with pytest.raises(CheckFailed):
+            checks.check_stationary(wrong)

@@ -428,12 +428,13 @@ def markov_explorer(mode: str | None = None):
 
 _MODES, _MODE_SD = 1.5, 0.7
 _LOG_NORM = math.log(2 * _MODE_SD * math.sqrt(2 * math.pi))
+_CENTRES = torch.tensor([-_MODES, _MODES], dtype=F64)
 
 
 def bimodal_log_prob(z: torch.Tensor) -> torch.Tensor:
     """``log π`` of the equal mixture of ``N(±1.5, 0.7²)`` on the first coordinate of
     ``z (chains, 1)``."""
-    u = (z[:, :1] - torch.tensor([-_MODES, _MODES], dtype=z.dtype, device=z.device)) / _MODE_SD
+    u = (z[:, :1] - _CENTRES.to(z)) / _MODE_SD
     return torch.logsumexp(-0.5 * u**2, dim=1) - _LOG_NORM
 
 
@@ -441,23 +442,23 @@ def bimodal_density(x: np.ndarray) -> np.ndarray:
     return np.exp(bimodal_log_prob(torch.as_tensor(x, dtype=F64)[:, None]).numpy())
 
 
-_MH_CHAINS, _MH_STEPS, _MH_BURN = 8, 1500, 100
+_MH_CHAINS, _MH_STEPS, _MH_BURN, _MH_LAGS = 32, 500, 50, 40
 
 
 @functools.lru_cache(maxsize=64)
 def mh_run(log10_scale: float) -> dict:
-    """Eight random-walk chains of 1 500 steps on the bimodal target with proposal σ =
-    10^log10_scale: the samples, acceptance, autocorrelation and ESS (first 100 steps dropped)."""
+    """32 random-walk chains of 500 steps on the bimodal target with proposal σ =
+    10^log10_scale: the samples, acceptance, autocorrelation and ESS (first 50 steps dropped)."""
     scale = 10 ** check_real(log10_scale, "log10_scale")
     x0 = 2 * torch.randn(_MH_CHAINS, 1, generator=torch.Generator().manual_seed(1), dtype=F64)
     out = inf.metropolis_hastings(bimodal_log_prob, x0, steps=_MH_STEPS, scale=scale, seed=2)
     kept = out.samples[_MH_BURN:, :, 0]
     moving = kept.std(0) > 0
     if bool(moving.all()):
-        acf = inf.autocorrelation(kept, max_lag=60).mean(1).numpy()
+        acf = inf.autocorrelation(kept, max_lag=_MH_LAGS).mean(1).numpy()
         ess = float(inf.effective_sample_size(kept))
     else:  # a chain that never moved: no information at all
-        acf, ess = np.ones(61), 0.0
+        acf, ess = np.ones(_MH_LAGS + 1), 0.0
     return dict(
         samples=out.samples[:, :, 0].numpy(),
         acceptance=float(out.acceptance.mean()),
@@ -479,8 +480,8 @@ def mh_figure(log10_scale: float) -> go.Figure:
     traces = [
         dict(
             type="scatter",
-            x=np.arange(600),
-            y=np.float32(r["samples"][:600, 0]),
+            x=np.arange(_MH_STEPS),
+            y=np.float32(r["samples"][:, 0]),
             mode="lines",
             line=dict(color=_BLUE, width=1.2),
             name="chain 1",
@@ -488,7 +489,7 @@ def mh_figure(log10_scale: float) -> go.Figure:
         ),
         dict(
             type="bar",
-            x=np.arange(61),
+            x=np.arange(_MH_LAGS + 1),
             y=r["acf"],
             xaxis="x2",
             yaxis="y2",
@@ -519,7 +520,7 @@ def mh_figure(log10_scale: float) -> go.Figure:
         ),
     ]
     heads = [
-        ("trace of chain 1 (first 600 steps)", 0.5, 1.0),
+        (f"trace of chain 1 ({_MH_STEPS} steps)", 0.5, 1.0),
         ("autocorrelation ρ_k", 0.22, 0.4),
         ("all chains vs target π", 0.78, 0.4),
     ]
@@ -567,25 +568,25 @@ def mh_explorer(mode: str | None = None):
 
 # == Gibbs =======================================================================================
 
-_GIBBS_CHAINS, _GIBBS_STEPS = 8, 1000
+_GIBBS_CHAINS, _GIBBS_STEPS, _GIBBS_BURN = 16, 400, 20
 
 
 @functools.lru_cache(maxsize=64)
 def gibbs_run(rho: float) -> dict:
-    """Eight Gibbs chains of 1 000 sweeps on ``N(0, [[1, ρ], [ρ, 1]])`` started at (−2.5, 2.5),
-    with the autocorrelation and ESS of the first coordinate (first 50 sweeps dropped)."""
+    """16 Gibbs chains of 400 sweeps on ``N(0, [[1, ρ], [ρ, 1]])`` started at (−2.5, 2.5), with
+    the autocorrelation and the pooled ESS of the first coordinate (first 20 sweeps dropped)."""
     rho = check_real(rho, "rho")
     if not 0 <= rho < 1:
         raise ValueError(f"rho must lie in [0, 1); got {rho}")
     cov = torch.tensor([[1.0, rho], [rho, 1.0]], dtype=F64)
     x0 = torch.tensor([[-2.5, 2.5]], dtype=F64).repeat(_GIBBS_CHAINS, 1)
     out = inf.gibbs_gaussian(torch.zeros(2, dtype=F64), cov, x0, steps=_GIBBS_STEPS, seed=3)
-    kept = out.samples[50:, :, 0]
+    kept = out.samples[_GIBBS_BURN:, :, 0]
     return dict(
         path=torch.cat([x0[:1], out.samples[:, 0]]).numpy(),
         acf=inf.autocorrelation(kept, max_lag=40).mean(1).numpy(),
-        ess=float(inf.effective_sample_size(kept)) / _GIBBS_CHAINS,
-        sweeps=kept.shape[0],
+        ess=float(inf.effective_sample_size(kept)),
+        sweeps=kept.numel(),
     )
 
 
@@ -653,7 +654,7 @@ def gibbs_figure(rho: float) -> go.Figure:
     layout.update(
         title=dict(
             text=(
-                f"ρ = {rho:.2f}: ESS of x₁ {r['ess']:.0f} per {r['sweeps']} sweeps "
+                f"ρ = {rho:.2f}: ESS of x₁ {r['ess']:.0f} from {r['sweeps']} draws "
                 f"(exact {exact_ess:.0f}); lag-1 autocorrelation {r['acf'][1]:.3f} "
                 f"(exact ρ² = {rho**2:.3f})"
             ),
