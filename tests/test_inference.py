@@ -49,6 +49,25 @@ def test_gaussian_variance_mle_bias_is_n_minus_1_over_n():
     assert abs(v.mean() - (n - 1) / n) < 4 * se
 
 
+def test_simulate_mle_matches_the_exact_sampling_laws():
+    # Poisson: n λ̂ ~ Poisson(n λ), a chi-square test on the counts. Gaussian: n σ̂²/σ² ~ χ²_{n−1}.
+    n, reps = 6, 20_000
+    lam = inf.simulate_mle("poisson", 2.0, n, reps, seed=1).numpy()
+    totals = np.round(n * lam).astype(int)
+    ks = np.arange(0, 25)
+    observed = np.array([(totals == k).sum() for k in ks[:-1]] + [(totals >= ks[-1]).sum()])
+    law = stats.poisson(n * 2.0)
+    expected = reps * np.r_[law.pmf(ks[:-1]), law.sf(ks[-1] - 1)]
+    assert stats.chisquare(observed, expected).pvalue > 1e-3
+    sig = inf.simulate_mle("gaussian_sigma", 1.5, n, reps, seed=3).numpy()
+    assert stats.kstest(n * sig**2 / 1.5**2, stats.chi2(n - 1).cdf).pvalue > 1e-3
+    torch.manual_seed(0)
+    expected_draw = torch.rand(1)
+    torch.manual_seed(0)
+    inf.simulate_mle("poisson", 2.0, 5, 10)
+    assert torch.equal(torch.rand(1), expected_draw)
+
+
 def _score_variance(dist_fn, theta, support):
     t = torch.tensor(theta, dtype=torch.float64, requires_grad=True)
     logp = dist_fn(t).log_prob(support)
@@ -107,6 +126,11 @@ def test_map_bernoulli_maximises_the_posterior():
         (lambda: inf.fisher_information("poisson", 0.0), ValueError),
         (lambda: inf.fisher_information("cauchy", 1.0), ValueError),
         (lambda: inf.map_bernoulli(t64([1.0]), 1.0, 2.0), ValueError),
+        (lambda: inf.simulate_mle("cauchy", 1.0, 10, 10), ValueError),
+        (lambda: inf.simulate_mle("poisson", -1.0, 10, 10), ValueError),
+        (lambda: inf.simulate_mle("poisson", 1.0, 1, 10), ValueError),
+        (lambda: inf.simulate_mle("poisson", 1.0, 10**6, 10**6), ValueError),
+        (lambda: inf.simulate_mle("poisson", 1.0, 10.5, 10), TypeError),
     ],
 )
 def test_mle_bad_input(call, err):
@@ -494,19 +518,13 @@ def test_samplers_and_em_on_cuda():
         s = out.samples[100:, :, 0]
         assert abs(s.var().item() - 1.0) < 0.1
     x = t64(_mixture_data(0))
-    cpu = inf.gmm_em(x, 3, init=inf._random_init(x, 3, 0), steps=10)
-    gpu = inf.gmm_em(
-        x.to(dev),
-        3,
-        init=inf._random_init(x, 3, 0).__class__(
-            *(
-                t.to(dev)
-                for t in (cpu.history[0].weights, cpu.history[0].means, cpu.history[0].covs)
-            )
-        ),
-        steps=10,
-    )
+    init = inf._random_init(x, 3, 0)
+    on_gpu = inf.GMMParams(*(t.to(dev) for t in (init.weights, init.means, init.covs)))
+    cpu = inf.gmm_em(x, 3, init=init, steps=10)
+    gpu = inf.gmm_em(x.to(dev), 3, init=on_gpu, steps=10)
     torch.testing.assert_close(gpu.log_likelihood.cpu(), cpu.log_likelihood, atol=1e-10, rtol=0)
+    pi = inf.stationary_distribution(torch.tensor([[0.9, 0.1], [0.3, 0.7]], device=dev).double())
+    torch.testing.assert_close(pi.cpu(), t64([0.75, 0.25]))
 
 
 # == exercise checks =============================================================================

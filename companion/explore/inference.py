@@ -100,7 +100,12 @@ def cramer_rao_figure(family: str, n: float) -> go.Figure:
     sd = math.sqrt(1 / float(n * inf.fisher_information(family, theta)))
     width = 4.5 * math.sqrt(theta / 4 if family == "poisson" else 1 / 8)
     lo, hi = theta - width, theta + width
-    bins = np.linspace(lo, hi, 61)
+    if family == "poisson":  # λ̂ lives on the lattice k/n: bins of whole lattice steps
+        step = max(1, round(0.15 * n)) / n
+        first = math.floor((lo - theta) / step) * step + theta - 0.5 / n
+        bins = np.arange(first, hi + step, step)
+    else:
+        bins = np.linspace(lo, hi, 61)
     counts, _ = np.histogram(s["estimates"].numpy(), bins)
     dens = counts / (_CR_REPS * np.diff(bins))
     grid = np.linspace(lo, hi, 201)
@@ -123,8 +128,8 @@ def cramer_rao_figure(family: str, n: float) -> go.Figure:
         ),
     ]
     title = (
-        f"{label}, n = {n}: Var({sym}̂) = {s['var']:.4f} ± {s['var_se']:.4f} (simulated), "
-        f"Cramér–Rao 1/(n I) = {s['bound']:.4f}; mean {sym}̂ = {s['mean']:.3f}"
+        f"{label}, n = {n}: mean {sym}̂ = {s['mean']:.3f}<br>Var({sym}̂) = {s['var']:.4f} "
+        f"± {s['var_se']:.4f} (simulated),  Cramér–Rao 1/(n I) = {s['bound']:.4f}"
     )
     layout = dict(
         title=dict(text=title, font=dict(size=13)),
@@ -265,10 +270,10 @@ def em_figure(t: float, start: str) -> go.Figure:
             name="now",
         )
     )
-    layout = side_by_side(
-        ("data, responsibilities, 2σ ellipses", "average log-likelihood"), split=0.6
+    layout = side_by_side(("", "average log-likelihood"), split=0.6)
+    layout["xaxis"].update(
+        range=[-6, 5.5], title=dict(text="x₁   (colour: responsibilities, ellipses: 2σ contours)")
     )
-    layout["xaxis"].update(range=[-6, 5.5], title=dict(text="x₁"))
     layout["yaxis"].update(range=[-4.5, 4.5], title=dict(text="x₂"))
     layout["xaxis2"].update(range=[-1, _EM_STEPS + 1], title=dict(text="iteration"))
     layout["yaxis2"].update(range=[-8.2, -2.8], title=dict(text="nats per point"))
@@ -395,9 +400,9 @@ def markov_figure(t: float, chain: str) -> go.Figure:
             marker=dict(color=_RED, size=10),
         ),
     ]
-    layout = side_by_side(("distribution of X_t (X_0 = 0)", "distance to π"), split=0.5)
+    layout = side_by_side(("", "TV distance to π"), split=0.5)
     layout["yaxis"].update(range=[0, 1.02], title=dict(text="probability"))
-    layout["xaxis"].update(title=dict(text="state"))
+    layout["xaxis"].update(title=dict(text="state i (the chain starts at X₀ = 0)"))
     layout["xaxis2"].update(title=dict(text="t"), range=[-1, _MC_STEPS + 1])
     layout["yaxis2"].update(type="log", range=[-8, 0.2], exponentformat="power")
     layout.update(
@@ -409,7 +414,7 @@ def markov_figure(t: float, chain: str) -> go.Figure:
             font=dict(size=13),
         ),
         hovermode=False,
-        legend=dict(x=0.99, y=0.99, xanchor="right"),
+        legend=dict(x=0.57, y=0.02, xanchor="left", yanchor="bottom"),  # empty lower left
     )
     return _figure(traces, layout)
 
