@@ -414,7 +414,7 @@ def markov_figure(t: float, chain: str) -> go.Figure:
             font=dict(size=13),
         ),
         hovermode=False,
-        legend=dict(x=0.57, y=0.02, xanchor="left", yanchor="bottom"),  # empty lower left
+        legend=dict(x=0.99, y=0.02, xanchor="right", yanchor="bottom"),  # empty lower right
     )
     return _figure(traces, layout)
 
