@@ -59,6 +59,25 @@ def _figure(traces: list, layout: dict) -> go.Figure:
     return go.Figure(dict(data=traces, layout=layout), _validate=False)
 
 
+def _line(x, y, color: str, name: str, right: bool = False, **kw) -> dict:
+    """A line trace (``right=True``: in the second panel); hidden from the legend unless
+    ``showlegend=True`` is passed."""
+    axes = dict(xaxis="x2", yaxis="y2") if right else {}
+    kw.setdefault("showlegend", False)
+    line = dict(color=color, **kw.pop("line", {}))
+    return dict(type="scatter", x=x, y=y, mode="lines", name=name, line=line, **axes, **kw)
+
+
+def _points(x, y, marker: dict, name: str, right: bool = False, **kw) -> dict:
+    axes = dict(xaxis="x2", yaxis="y2") if right else {}
+    kw.setdefault("showlegend", False)
+    return dict(type="scatter", x=x, y=y, mode="markers", marker=marker, name=name, **axes, **kw)
+
+
+def _title(text: str) -> dict:
+    return dict(text=text, font=dict(size=13))
+
+
 # == Cramér–Rao ==================================================================================
 
 #: family -> (label, θ, name of θ)
@@ -205,88 +224,32 @@ def em_figure(t: float, start: str) -> go.Figure:
     fit = em_run(start)
     x = em_data()
     params = fit.history[t]
-    resp = inf.gmm_responsibilities(x, params).numpy()
-    rgb = resp @ _COMP
+    rgb = inf.gmm_responsibilities(x, params).numpy() @ _COMP
     colours = [f"rgb({r:.0f},{g:.0f},{b:.0f})" for r, g, b in rgb]
-    traces = [
-        dict(
-            type="scatter",
-            x=x[:, 0].numpy(),
-            y=x[:, 1].numpy(),
-            mode="markers",
-            marker=dict(color=colours, size=6, line=dict(width=0)),
-            name="data",
-            showlegend=False,
-        )
-    ]
+    dots = dict(color=colours, size=6, line=dict(width=0))
+    traces = [_points(x[:, 0].numpy(), x[:, 1].numpy(), dots, "data")]
     for k in range(3):
         ex, ey = _ellipse(params.means[k], params.covs[k])
-        traces.append(
-            dict(
-                type="scatter",
-                x=ex,
-                y=ey,
-                mode="lines",
-                showlegend=False,
-                line=dict(color=_COMP_HEX[k], width=2.5),
-                name=f"component {k + 1}",
-            )
-        )
-    traces.append(
-        dict(
-            type="scatter",
-            x=params.means[:, 0].numpy(),
-            y=params.means[:, 1].numpy(),
-            mode="markers",
-            marker=dict(symbol="x", size=11, color="black"),
-            name="means",
-            showlegend=False,
-        )
-    )
+        traces.append(_line(ex, ey, _COMP_HEX[k], f"component {k + 1}", line=dict(width=2.5)))
+    crosses = dict(symbol="x", size=11, color="black")
+    means = params.means.numpy()
     ll = fit.log_likelihood.numpy()
-    traces.append(
-        dict(
-            type="scatter",
-            x=np.arange(len(ll)),
-            y=ll,
-            mode="lines",
-            xaxis="x2",
-            yaxis="y2",
-            line=dict(color=_GREY),
-            showlegend=False,
-            name="log-lik",
-        )
-    )
-    traces.append(
-        dict(
-            type="scatter",
-            x=[t],
-            y=[ll[t]],
-            mode="markers",
-            xaxis="x2",
-            yaxis="y2",
-            marker=dict(color=_RED, size=10),
-            showlegend=False,
-            name="now",
-        )
-    )
+    traces += [
+        _points(means[:, 0], means[:, 1], crosses, "means"),
+        _line(np.arange(len(ll)), ll, _GREY, "log-likelihood", right=True),
+        _points([t], [ll[t]], dict(color=_RED, size=10), "now", right=True),
+    ]
     layout = side_by_side(("", "average log-likelihood"), split=0.6)
-    layout["xaxis"].update(
-        range=[-6, 5.5], title=dict(text="x₁   (colour: responsibilities, ellipses: 2σ contours)")
-    )
+    x_title = "x₁   (colour: responsibilities, ellipses: 2σ contours)"
+    layout["xaxis"].update(range=[-6, 5.5], title=dict(text=x_title))
     layout["yaxis"].update(range=[-4.5, 4.5], title=dict(text="x₂"))
     layout["xaxis2"].update(range=[-1, _EM_STEPS + 1], title=dict(text="iteration"))
     layout["yaxis2"].update(range=[-8.2, -2.8], title=dict(text="nats per point"))
-    layout.update(
-        title=dict(
-            text=(
-                f"{EM_STARTS[start][0]} start, iteration {t}: log-likelihood "
-                f"{ll[t]:.4f} nats/point (after {_EM_STEPS}: {ll[-1]:.4f})"
-            ),
-            font=dict(size=13),
-        ),
-        hovermode=False,
+    title = (
+        f"{EM_STARTS[start][0]} start, iteration {t}: log-likelihood {ll[t]:.4f} nats/point "
+        f"(after {_EM_STEPS}: {ll[-1]:.4f})"
     )
+    layout.update(title=_title(title), hovermode=False)
     return _figure(traces, layout)
 
 
@@ -359,60 +322,33 @@ def markov_figure(t: float, chain: str) -> go.Figure:
     dists, pi, tv, gap = _markov(chain)
     steps = np.arange(_MC_STEPS + 1)
     states = [str(i) for i in range(6)]
+    bar_marker = dict(color=_RED, size=12, symbol="line-ew-open", line=dict(width=3))
+    tv_floor = np.maximum(tv, 1e-16)  # exact zeros cannot be drawn on a log axis
     traces = [
         dict(type="bar", x=states, y=dists[t], name="P(X_t = i)", marker=dict(color=_SKY)),
-        dict(
-            type="scatter",
-            x=states,
-            y=pi,
-            mode="markers",
-            name="π",
-            marker=dict(color=_RED, size=12, symbol="line-ew-open", line=dict(width=3)),
+        _points(states, pi, bar_marker, "π", showlegend=True),
+        _line(steps, tv_floor, _BLUE, "TV(p_t, π)", right=True, showlegend=True),
+        _line(
+            steps,
+            tv[0] * (1 - gap) ** steps,
+            _GREY,
+            "|λ₂|ᵗ",
+            right=True,
+            showlegend=True,
+            line=dict(dash="dash"),
         ),
-        dict(
-            type="scatter",
-            x=steps,
-            y=np.maximum(tv, 1e-16),
-            mode="lines",
-            xaxis="x2",
-            yaxis="y2",
-            name="TV(p_t, π)",
-            line=dict(color=_BLUE),
-        ),
-        dict(
-            type="scatter",
-            x=steps,
-            y=tv[0] * (1 - gap) ** steps,
-            mode="lines",
-            xaxis="x2",
-            yaxis="y2",
-            name="|λ₂|ᵗ",
-            line=dict(color=_GREY, dash="dash"),
-        ),
-        dict(
-            type="scatter",
-            x=[t],
-            y=[max(tv[t], 1e-16)],
-            mode="markers",
-            xaxis="x2",
-            yaxis="y2",
-            showlegend=False,
-            marker=dict(color=_RED, size=10),
-        ),
+        _points([t], [tv_floor[t]], dict(color=_RED, size=10), "now", right=True),
     ]
     layout = side_by_side(("", "TV distance to π"), split=0.5)
     layout["yaxis"].update(range=[0, 1.02], title=dict(text="probability"))
     layout["xaxis"].update(title=dict(text="state i (the chain starts at X₀ = 0)"))
     layout["xaxis2"].update(title=dict(text="t"), range=[-1, _MC_STEPS + 1])
     layout["yaxis2"].update(type="log", range=[-8, 0.2], exponentformat="power")
+    title = (
+        f"{CHAINS[chain][0]}: t = {t}, TV(p_t, π) = {tv[t]:.2e}, spectral gap 1 − |λ₂| = {gap:.3f}"
+    )
     layout.update(
-        title=dict(
-            text=(
-                f"{CHAINS[chain][0]}: t = {t}, TV(p_t, π) = {tv[t]:.2e}, spectral gap "
-                f"1 − |λ₂| = {gap:.3f}"
-            ),
-            font=dict(size=13),
-        ),
+        title=_title(title),
         hovermode=False,
         legend=dict(x=0.99, y=0.02, xanchor="right", yanchor="bottom"),  # empty lower right
     )
@@ -447,12 +383,12 @@ def bimodal_density(x: np.ndarray) -> np.ndarray:
     return np.exp(bimodal_log_prob(torch.as_tensor(x, dtype=F64)[:, None]).numpy())
 
 
-_MH_CHAINS, _MH_STEPS, _MH_BURN, _MH_LAGS = 32, 500, 50, 40
+_MH_CHAINS, _MH_STEPS, _MH_BURN, _MH_LAGS = 32, 400, 50, 40
 
 
 @functools.lru_cache(maxsize=64)
 def mh_run(log10_scale: float) -> dict:
-    """32 random-walk chains of 500 steps on the bimodal target with proposal σ =
+    """32 random-walk chains of 400 steps on the bimodal target with proposal σ =
     10^log10_scale: the samples, acceptance, autocorrelation and ESS (first 50 steps dropped)."""
     scale = 10 ** check_real(log10_scale, "log10_scale")
     x0 = 2 * torch.randn(_MH_CHAINS, 1, generator=torch.Generator().manual_seed(1), dtype=F64)
@@ -474,6 +410,43 @@ def mh_run(log10_scale: float) -> dict:
     )
 
 
+def _mh_layout(r: dict) -> dict:
+    heads = [
+        (f"trace of chain 1 ({_MH_STEPS} steps)", 0.5, 1.0),
+        ("autocorrelation ρ_k", 0.22, 0.4),
+        ("all chains vs target π", 0.78, 0.4),
+    ]
+    annotations = [
+        dict(
+            text=t,
+            x=x,
+            y=y,
+            xref="paper",
+            yref="paper",
+            showarrow=False,
+            xanchor="center",
+            yanchor="bottom",
+        )
+        for t, x, y in heads
+    ]
+    title = (
+        f"proposal σ = {r['scale']:.3g}: acceptance {100 * r['acceptance']:.0f}%, "
+        f"ESS {r['ess']:.0f} of {r['draws']} draws ({100 * r['ess'] / r['draws']:.1f}%)"
+    )
+    return dict(
+        xaxis=dict(domain=[0, 1], anchor="y", title=dict(text="step")),
+        yaxis=dict(domain=[0.58, 1], anchor="x", range=[-4.5, 4.5]),
+        xaxis2=dict(domain=[0, 0.44], anchor="y2", title=dict(text="lag k")),
+        yaxis2=dict(domain=[0, 0.4], anchor="x2", range=[-0.2, 1.05]),
+        xaxis3=dict(domain=[0.56, 1], anchor="y3", range=[-4.5, 4.5]),
+        yaxis3=dict(domain=[0, 0.4], anchor="x3", range=[0, 0.75]),
+        annotations=annotations,
+        title=_title(title),
+        bargap=0,
+        hovermode=False,
+    )
+
+
 def mh_figure(log10_scale: float) -> go.Figure:
     """Trace of one chain (top), the autocorrelation (bottom left) and the histogram of all
     chains against the target (bottom right); acceptance and ESS in the title."""
@@ -482,15 +455,14 @@ def mh_figure(log10_scale: float) -> go.Figure:
     bins = np.linspace(-4.5, 4.5, 46)
     counts, _ = np.histogram(r["samples"][_MH_BURN:].ravel(), bins)
     dens = counts / (r["draws"] * np.diff(bins))
+    third = dict(xaxis="x3", yaxis="y3")
     traces = [
-        dict(
-            type="scatter",
-            x=np.arange(_MH_STEPS),
-            y=np.float32(r["samples"][:, 0]),
-            mode="lines",
-            line=dict(color=_BLUE, width=1.2),
-            name="chain 1",
-            showlegend=False,
+        _line(
+            np.arange(_MH_STEPS),
+            np.float32(r["samples"][:, 0]),
+            _BLUE,
+            "chain 1",
+            line=dict(width=1.2),
         ),
         dict(
             type="bar",
@@ -506,60 +478,15 @@ def mh_figure(log10_scale: float) -> go.Figure:
             type="bar",
             x=(bins[:-1] + bins[1:]) / 2,
             y=dens,
-            xaxis="x3",
-            yaxis="y3",
             marker=dict(color=_SKY),
             showlegend=False,
             name="samples",
             width=0.2,
+            **third,
         ),
-        dict(
-            type="scatter",
-            x=grid,
-            y=bimodal_density(grid),
-            xaxis="x3",
-            yaxis="y3",
-            line=dict(color=_RED),
-            showlegend=False,
-            name="target",
-        ),
+        _line(grid, bimodal_density(grid), _RED, "target", **third),
     ]
-    heads = [
-        (f"trace of chain 1 ({_MH_STEPS} steps)", 0.5, 1.0),
-        ("autocorrelation ρ_k", 0.22, 0.4),
-        ("all chains vs target π", 0.78, 0.4),
-    ]
-    layout = dict(
-        xaxis=dict(domain=[0, 1], anchor="y", title=dict(text="step")),
-        yaxis=dict(domain=[0.58, 1], anchor="x", range=[-4.5, 4.5]),
-        xaxis2=dict(domain=[0, 0.44], anchor="y2", title=dict(text="lag k")),
-        yaxis2=dict(domain=[0, 0.4], anchor="x2", range=[-0.2, 1.05]),
-        xaxis3=dict(domain=[0.56, 1], anchor="y3", range=[-4.5, 4.5]),
-        yaxis3=dict(domain=[0, 0.4], anchor="x3", range=[0, 0.75]),
-        annotations=[
-            dict(
-                text=t,
-                x=x,
-                y=y,
-                xref="paper",
-                yref="paper",
-                showarrow=False,
-                xanchor="center",
-                yanchor="bottom",
-            )
-            for t, x, y in heads
-        ],
-        title=dict(
-            text=(
-                f"proposal σ = {r['scale']:.3g}: acceptance {100 * r['acceptance']:.0f}%, "
-                f"ESS {r['ess']:.0f} of {r['draws']} draws ({100 * r['ess'] / r['draws']:.1f}%)"
-            ),
-            font=dict(size=13),
-        ),
-        bargap=0,
-        hovermode=False,
-    )
-    return _figure(traces, layout)
+    return _figure(traces, _mh_layout(r))
 
 
 def mh_explorer(mode: str | None = None):
@@ -609,29 +536,12 @@ def gibbs_figure(rho: float) -> go.Figure:
     traces = []
     for radius in (1.0, 2.0):
         ex, ey = _ellipse(torch.zeros(2, dtype=F64), cov, radius)
-        traces.append(
-            dict(
-                type="scatter",
-                x=ex,
-                y=ey,
-                mode="lines",
-                showlegend=False,
-                line=dict(color=_GREY, width=1.5),
-                name=f"{radius:.0f}σ",
-            )
-        )
+        traces.append(_line(ex, ey, _GREY, f"{radius:.0f}σ", line=dict(width=1.5)))
     lags = np.arange(41)
+    path_trace = _line(zig[:, 0], zig[:, 1], _BLUE, "Gibbs path", line=dict(width=1.5))
+    path_trace.update(mode="lines+markers", marker=dict(size=4))
     traces += [
-        dict(
-            type="scatter",
-            x=zig[:, 0],
-            y=zig[:, 1],
-            mode="lines+markers",
-            showlegend=False,
-            line=dict(color=_BLUE, width=1.5),
-            marker=dict(size=4),
-            name="Gibbs path",
-        ),
+        path_trace,
         dict(
             type="bar",
             x=lags,
@@ -641,30 +551,20 @@ def gibbs_figure(rho: float) -> go.Figure:
             name="estimated ρ_k",
             marker=dict(color=_ORANGE),
         ),
-        dict(
-            type="scatter",
-            x=lags,
-            y=rho ** (2 * lags),
-            xaxis="x2",
-            yaxis="y2",
-            name="exact ρ^(2k)",
-            line=dict(color=_RED),
-        ),
+        _line(lags, rho ** (2 * lags), _RED, "exact ρ^(2k)", right=True, showlegend=True),
     ]
     layout = side_by_side(("first 20 sweeps", "autocorrelation of x₁"), split=0.5)
     layout["xaxis"].update(range=[-3.2, 3.2], title=dict(text="x₁"))
     layout["yaxis"].update(range=[-3.2, 3.2], title=dict(text="x₂"), scaleanchor="x")
     layout["xaxis2"].update(title=dict(text="lag k (sweeps)"))
     layout["yaxis2"].update(range=[-0.2, 1.05])
+    title = (
+        f"ρ = {rho:.2f}: ESS of x₁ {r['ess']:.0f} from {r['sweeps']} draws "
+        f"(exact {exact_ess:.0f}); lag-1 autocorrelation {r['acf'][1]:.3f} "
+        f"(exact ρ² = {rho**2:.3f})"
+    )
     layout.update(
-        title=dict(
-            text=(
-                f"ρ = {rho:.2f}: ESS of x₁ {r['ess']:.0f} from {r['sweeps']} draws "
-                f"(exact {exact_ess:.0f}); lag-1 autocorrelation {r['acf'][1]:.3f} "
-                f"(exact ρ² = {rho**2:.3f})"
-            ),
-            font=dict(size=13),
-        ),
+        title=_title(title),
         hovermode=False,
         bargap=0,
         legend=dict(x=0.99, y=0.99, xanchor="right"),
