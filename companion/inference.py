@@ -330,8 +330,22 @@ class Chains:
     acceptance: Tensor
 
 
+#: Largest number of stored values (steps × chains × d) a sampler accepts: 8 GB in float64.
+MAX_DRAWS = 1_000_000_000
+
+
 def _check_start(x0: object) -> Tensor:
     return check_tensor(x0, "x0", ndim=2)
+
+
+def _check_steps(steps: object, x: Tensor) -> int:
+    steps = check_int(steps, "steps")
+    if steps * x.numel() > MAX_DRAWS:
+        raise ValueError(
+            f"steps × chains × d = {steps * x.numel():.3g} values is more than the samplers "
+            f"store ({MAX_DRAWS:.0e}); run fewer steps or chains, or in pieces"
+        )
+    return steps
 
 
 def _check_log_prob(log_prob: object, x0: Tensor) -> Callable[[Tensor], Tensor]:
@@ -381,7 +395,7 @@ def metropolis_hastings(
     """
     x = _check_start(x0).clone()
     log_prob = _check_log_prob(log_prob, x)
-    steps = check_int(steps, "steps")
+    steps = _check_steps(steps, x)
     s = _step_scale(scale, "scale", x)
     gen = torch.Generator(device=x.device).manual_seed(check_int(seed, "seed", minimum=0))
     lp = log_prob(x)
@@ -424,7 +438,7 @@ def gibbs_gaussian(
             f"mean (d,), cov (d, d) and x0 (chains, d) must agree; got {tuple(mean.shape)}, "
             f"{tuple(cov.shape)}, {tuple(x.shape)}"
         )
-    steps = check_int(steps, "steps")
+    steps = _check_steps(steps, x)
     gen = torch.Generator(device=x.device).manual_seed(check_int(seed, "seed", minimum=0))
     prec = torch.cholesky_inverse(chol).to(x)
     # Conditional mean of coordinate i, centred: Σ_j B_ij y_j with B_ij = −Λ_ij/Λ_ii, B_ii = 0.
@@ -469,7 +483,7 @@ def mala(
     """
     x = _check_start(x0).clone()
     log_prob = _check_log_prob(log_prob, x)
-    steps = check_int(steps, "steps")
+    steps = _check_steps(steps, x)
     eta = _step_scale(step_size, "step_size", x)
     gen = torch.Generator(device=x.device).manual_seed(check_int(seed, "seed", minimum=0))
 

@@ -370,6 +370,13 @@ def test_mh_per_chain_scales():
             "NaN",
         ),
         (lambda lp: inf.metropolis_hastings(lp, torch.zeros(2, 1).double(), steps=0), ">= 1"),
+        (lambda lp: inf.mala(lp, torch.zeros(10**4, 1).double(), steps=10**6), "fewer steps"),
+        (
+            lambda lp: inf.gibbs_gaussian(
+                t64([0.0]), t64([[1.0]]), torch.zeros(10**4, 1).double(), steps=10**6
+            ),
+            "fewer steps",
+        ),
         (
             lambda lp: inf.mala(lp, torch.zeros(2, 1).double(), steps=5, step_size=float("inf")),
             "finite",
