@@ -11,10 +11,10 @@ Conventions
   papers; the chapter's section "PyTorch's conventions" lists the differences and the tests check
   that :func:`optimize` reproduces ``torch.optim`` to 1e-10 over 500 steps in float64:
 
-  - SGD with momentum keeps a buffer ``b_t = μ b_{t-1} + g_t`` (no ``1 - μ`` factor, ``b_1 =
+  - SGD with momentum keeps a buffer ``b_t = β b_{t-1} + g_t`` (no ``1 - β`` factor, ``b_1 =
     g_1``) and steps ``x_t = x_{t-1} - η b_t``; this is the heavy-ball method
-    ``x_t = x_{t-1} - η g_t + μ (x_{t-1} - x_{t-2})`` written with a buffer.
-  - Nesterov steps ``x_t = x_{t-1} - η (g_t + μ b_t)`` with the gradient at the *current*
+    ``x_t = x_{t-1} - η g_t + β (x_{t-1} - x_{t-2})`` written with a buffer.
+  - Nesterov steps ``x_t = x_{t-1} - η (g_t + β b_t)`` with the gradient at the *current*
     point: Sutskever et al.'s look-ahead form after a change of variables.
   - RMSprop divides by ``sqrt(s_t) + ε`` (ε outside the square root), no bias correction.
   - Adam divides the bias-corrected first moment by ``sqrt(v̂_t) + ε`` (ε outside the root).
@@ -94,7 +94,7 @@ class Objective:
     xrange: tuple[float, float]
     yrange: tuple[float, float]
     smoothness: float | None = None  # L, where the gradient is globally L-Lipschitz
-    strong_convexity: float | None = None  # μ, where f is μ-strongly convex
+    strong_convexity: float | None = None  # m, where f is m-strongly convex
 
 
 def rosenbrock(a: float = 1.0, b: float = 100.0) -> Objective:
@@ -147,20 +147,20 @@ def beale() -> Objective:
 
 
 def quadratic(kappa: float = 10.0, L: float = 1.0, angle: float = math.pi / 6) -> Objective:
-    """``f(x) = ½ xᵀ H x`` with eigenvalues ``L`` and ``μ = L/κ``, eigenvectors rotated by
+    """``f(x) = ½ xᵀ H x`` with eigenvalues ``L`` and ``m = L/κ``, eigenvectors rotated by
     ``angle`` (radians). Minimum 0 at the origin; gradient ``H x`` is ``L``-Lipschitz and ``f`` is
-    ``μ``-strongly convex."""
+    ``m``-strongly convex."""
     kappa, L, angle = check_real(kappa, "kappa"), check_real(L, "L"), check_real(angle, "angle")
     if kappa < 1:
-        raise ValueError(f"kappa must be >= 1 (it is L/μ), got {kappa}")
+        raise ValueError(f"kappa must be >= 1 (it is L/m), got {kappa}")
     if L <= 0:
         raise ValueError(f"L must be > 0, got {L}")
-    mu = L / kappa
+    m = L / kappa
     c, s = math.cos(angle), math.sin(angle)
     h = torch.tensor(
         [
-            [L * c * c + mu * s * s, (L - mu) * c * s],
-            [(L - mu) * c * s, L * s * s + mu * c * c],
+            [L * c * c + m * s * s, (L - m) * c * s],
+            [(L - m) * c * s, L * s * s + m * c * c],
         ],
         dtype=F64,
     )
@@ -184,7 +184,7 @@ def quadratic(kappa: float = 10.0, L: float = 1.0, angle: float = math.pi / 6) -
         (-2.2, 2.2),
         (-2.2, 2.2),
         smoothness=L,
-        strong_convexity=mu,
+        strong_convexity=m,
     )
 
 
@@ -268,8 +268,8 @@ class GradientDescent(UpdateRule):
 class Momentum(UpdateRule):
     """SGD with momentum, PyTorch's convention {eq}`eq-opt-momentum`.
 
-    ``b_t = μ b_{t-1} + g_t`` (``b_1 = g_1``); plain: ``x_t = x_{t-1} - η b_t``;
-    Nesterov: ``x_t = x_{t-1} - η (g_t + μ b_t)``.
+    ``b_t = β b_{t-1} + g_t`` (``b_1 = g_1``); plain: ``x_t = x_{t-1} - η b_t``;
+    Nesterov: ``x_t = x_{t-1} - η (g_t + β b_t)``.
     """
 
     def __init__(self, lr: float, momentum: float = 0.9, nesterov: bool = False):
@@ -432,23 +432,23 @@ def optimize(
 # --- rates -------------------------------------------------------------------------------------
 
 
-def pl_rate(mu: float, L: float, lr: float) -> float:
-    """Contraction factor of ``f(x_k) - f*`` per gradient step under μ-PL and L-smoothness:
-    ``1 - 2 μ η (1 - L η / 2)`` {eq}`eq-opt-pl-rate`; equals ``1 - μ/L`` at ``η = 1/L``.
+def pl_rate(m: float, L: float, lr: float) -> float:
+    """Contraction factor of ``f(x_k) - f*`` per gradient step under m-PL and L-smoothness:
+    ``1 - 2 m η (1 - L η / 2)`` {eq}`eq-opt-pl-rate`; equals ``1 - m/L`` at ``η = 1/L``.
     Only a contraction for ``0 < η < 2/L``."""
-    mu, L, lr = check_real(mu, "mu"), check_real(L, "L"), _lr(lr)
-    if not 0 < mu <= L:
-        raise ValueError(f"need 0 < mu <= L, got mu={mu}, L={L}")
-    return 1.0 - 2.0 * mu * lr * (1.0 - L * lr / 2.0)
+    m, L, lr = check_real(m, "m"), check_real(L, "L"), _lr(lr)
+    if not 0 < m <= L:
+        raise ValueError(f"need 0 < m <= L, got m={m}, L={L}")
+    return 1.0 - 2.0 * m * lr * (1.0 - L * lr / 2.0)
 
 
-def quadratic_rate(mu: float, L: float, lr: float) -> float:
+def quadratic_rate(m: float, L: float, lr: float) -> float:
     """Exact worst-case contraction of the distance to the minimiser for gradient descent on a
-    quadratic with Hessian eigenvalues in ``[μ, L]``: ``max(|1 - η μ|, |1 - η L|)``."""
-    mu, L, lr = check_real(mu, "mu"), check_real(L, "L"), _lr(lr)
-    if not 0 < mu <= L:
-        raise ValueError(f"need 0 < mu <= L, got mu={mu}, L={L}")
-    return max(abs(1 - lr * mu), abs(1 - lr * L))
+    quadratic with Hessian eigenvalues in ``[m, L]``: ``max(|1 - η m|, |1 - η L|)``."""
+    m, L, lr = check_real(m, "m"), check_real(L, "L"), _lr(lr)
+    if not 0 < m <= L:
+        raise ValueError(f"need 0 < m <= L, got m={m}, L={L}")
+    return max(abs(1 - lr * m), abs(1 - lr * L))
 
 
 # --- stochastic gradients -----------------------------------------------------------------------

@@ -378,7 +378,7 @@ def test_bad_input():
         op.quadratic(kappa=0.5)
     with pytest.raises(ValueError, match="b must"):
         op.rosenbrock(b=0.0)
-    with pytest.raises(ValueError, match="mu"):
+    with pytest.raises(ValueError, match="m <= L"):
         op.pl_rate(2.0, 1.0, 0.1)
     with pytest.raises(ValueError, match="kind"):
         op.step_sizes("exp", 10, 0.1)

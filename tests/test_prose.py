@@ -22,7 +22,6 @@ PENDING = {
     "measure",
     "divergences",
     "linear_algebra",
-    "optimization",
     "vae",
     "flows",
     "diffusion",

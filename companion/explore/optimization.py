@@ -68,7 +68,7 @@ def gd_quadratic_run(log10_kappa: float, ratio: float, steps: int = _GD_STEPS) -
     ``κ = 10^log10_kappa`` and step ``η = ratio · 2/L``.
 
     Returns the objective, the trajectory, the gaps ``f(x_k) - f*``, the PL bound
-    ``(1 - 2μη(1 - Lη/2))^k (f(x_0) - f*)`` (``None`` when ``η ≥ 2/L``), and the measured
+    ``(1 - 2mη(1 - Lη/2))^k (f(x_0) - f*)`` (``None`` when ``η ≥ 2/L``), and the measured
     per-step contraction of the gap over the last half of the run.
     """
     kappa = 10 ** check_real(log10_kappa, "log10_kappa")
@@ -155,7 +155,7 @@ def gd_quadratic_figure(log10_kappa: float, ratio: float) -> go.Figure:
             "scatter",
             x=k if bound is not None else [],
             y=_f32(np.clip(bound, _LOG_FLOOR, None)) if bound is not None else [],
-            name="PL bound (1 − 2μη(1 − Lη/2))ᵏ",
+            name="PL bound (1 − 2mη(1 − Lη/2))ᵏ",
             line=dict(color=OKABE_ITO[5], dash="dash"),
             **right,
         ),
@@ -302,7 +302,7 @@ def sgd_figure(batch_size: int, schedule: str) -> go.Figure:
     layout["yaxis2"].update(type="log", range=[-7, 1], exponentformat="power")
     layout.update(
         title=dict(
-            text=f"B = {batch_size}, α_t {schedule}: mean excess loss over the last 500 steps "
+            text=f"B = {batch_size}, η_t {schedule}: mean excess loss over the last 500 steps "
             f"{run['excess'][tail].mean():.2e} (iterate), {run['excess_avg'][tail].mean():.2e}"
             " (average)"
         ),
@@ -320,7 +320,7 @@ def sgd_explorer(mode: str | None = None):
         Choice(
             "schedule",
             [("constant", "constant"), ("∝ 1/t", "1/t"), ("∝ 1/√t", "1/sqrt(t)")],
-            label="step size α_t",
+            label="step size η_t",
         ),
         mode=mode,
         height=480,
@@ -346,7 +346,7 @@ _BETA_GRID = (0.5, 0.65, 0.8, 0.95)
 
 def make_rule(name: str, lr, beta) -> op.UpdateRule:
     """The update rule ``name`` with learning rate ``lr`` and its decay parameter ``beta``:
-    the momentum μ (momentum, Nesterov), the smoothing α (RMSprop) or β₁ (Adam, β₂ = 0.999).
+    the momentum β (momentum, Nesterov), the smoothing α (RMSprop) or β₁ (Adam, β₂ = 0.999).
     Numbers or tensors of shape ``(n, 1)`` (a batch of settings)."""
     if name == "momentum":
         return op.Momentum(lr, beta)
@@ -479,7 +479,7 @@ def _contours(objective: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def optimizer_figure(objective: str, optimizer: str, log2_lr: float, beta: float) -> go.Figure:
     """One optimiser's path on a test function (plain GD in grey) and both loss curves."""
     run = optimizer_run(objective, optimizer, log2_lr, beta)
-    bname = {"momentum": "μ", "nesterov": "μ", "rmsprop": "α", "adam": "β₁"}[optimizer]
+    bname = {"momentum": "β", "nesterov": "β", "rmsprop": "α", "adam": "β₁"}[optimizer]
     return _path_figure(objective, optimizer, run, f"η = {run['lr']:.3g}, {bname} = {beta:.2f}")
 
 
@@ -622,7 +622,7 @@ def optimizer_explorer(objective: str, mode: str | None = None):
             value=0.8,
             steps=len(_BETA_GRID),
             live_steps=len(_BETA_LIVE) - 1,
-            label="μ, α or β₁",
+            label="β, α or β₁",
             fmt=".2f",
         ),
         mode=mode,
