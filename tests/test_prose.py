@@ -21,7 +21,6 @@ PENDING = {
     "probability",
     "measure",
     "divergences",
-    "linear_algebra",
     "vae",
     "flows",
     "diffusion",
