@@ -7,6 +7,7 @@ trajectories beside their loss curves. Every number a title prints is computed f
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 import plotly.graph_objects as go
@@ -32,6 +33,8 @@ __all__ = [
     "bilinear_paths",
     "minmax_figure",
     "minmax_explorer",
+    "maxent_figure",
+    "maxent_explorer",
 ]
 
 F64 = torch.float64
@@ -838,4 +841,77 @@ def minmax_explorer(mode: str | None = None):
         Slider("lr", 0.05, 0.5, value=0.2, steps=10, label="step size η", fmt=".2f"),
         mode=mode,
         height=520,
+    )
+
+
+# --- maximum entropy on a die -----------------------------------------------------------------
+
+_FACES = torch.arange(1.0, 7.0, dtype=F64)
+
+
+def maxent_figure(mean: float) -> go.Figure:
+    """The maximum-entropy distribution on the faces 1…6 with ``E X = mean``
+    (:func:`companion.optimization.max_entropy`): the probabilities, and ``log p`` against the
+    face, a straight line of slope λ (the Gibbs form)."""
+    res = op.max_entropy(_FACES, check_real(mean, "mean"))
+    p, lam = res["p"].numpy(), res["lam"]
+    faces = _FACES.numpy()
+    log_z = float(torch.logsumexp(lam * _FACES, 0))
+    line_x = np.array([0.8, 6.2])
+    shown = lam if abs(lam) >= 5e-4 else 0.0  # no "-0.000" at the uniform mean
+    traces = [
+        _tr("bar", x=faces, y=p, marker=dict(color=OKABE_ITO[5]), name="maximum-entropy p"),
+        _tr(
+            "scatter",
+            x=[0.5, 6.5],
+            y=[1 / 6, 1 / 6],
+            mode="lines",
+            line=dict(color=OKABE_ITO[7], dash="dot"),
+            name="uniform 1/6",
+        ),
+        _tr(
+            "scatter",
+            x=faces,
+            y=np.log(p),
+            mode="markers",
+            marker=dict(size=9, color=OKABE_ITO[5]),
+            xaxis="x2",
+            yaxis="y2",
+            showlegend=False,
+        ),
+        _tr(
+            "scatter",
+            x=line_x,
+            y=lam * line_x - log_z,
+            mode="lines",
+            line=dict(color=OKABE_ITO[3]),
+            xaxis="x2",
+            yaxis="y2",
+            name="λx − log Z(λ)",
+        ),
+    ]
+    layout = side_by_side(("probabilities p_i", "log p_i against the face x_i"))
+    layout["xaxis"].update(title=dict(text="face x"), dtick=1)
+    layout["yaxis"].update(range=[0, 1], title=dict(text="p"))
+    layout["xaxis2"].update(title=dict(text="face x"), dtick=1)
+    layout["yaxis2"].update(range=[-9, 0.5], title=dict(text="log p"))
+    layout.update(
+        title=dict(
+            text=f"E X = {mean:.2f}: λ = {shown:+.3f}, entropy {res['entropy'].item():.4f} nats "
+            f"(uniform: log 6 = {math.log(6):.4f})",
+            font=dict(size=13),
+        ),
+        legend=dict(x=0.0, y=1.0),
+        hovermode=False,
+    )
+    return _fig(traces, layout)
+
+
+def maxent_explorer(mode: str | None = None):
+    """Jaynes' die: the maximum-entropy distribution for a prescribed mean, as a slider."""
+    return interactive(
+        maxent_figure,
+        Slider("mean", 1.25, 5.75, value=4.5, steps=19, label="E X", fmt=".2f"),
+        mode=mode,
+        height=440,
     )
