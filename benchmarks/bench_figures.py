@@ -200,6 +200,7 @@ FIGURES: list[tuple[str, Callable[[], Callable]]] = [
         lambda: functools.partial(_ex("optimization").adaptive_explorer, "beale"),
     ),
     ("optimization.minmax_explorer", _plain("optimization", "minmax_explorer")),
+    ("optimization.maxent_explorer", _plain("optimization", "maxent_explorer")),
     ("manifolds.embedding_explorer", _plain("manifolds", "embedding_explorer")),
     ("manifolds.norm_explorer", _plain("manifolds", "norm_explorer")),
     ("vae.ppca_explorer", _plain("vae", "ppca_explorer")),

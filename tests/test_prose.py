@@ -21,8 +21,6 @@ PENDING = {
     "probability",
     "measure",
     "divergences",
-    "linear_algebra",
-    "optimization",
     "vae",
     "flows",
     "diffusion",
