@@ -20,7 +20,6 @@ EXEMPT = {"intro", "errata", "bibliography"}
 PENDING = {
     "probability",
     "measure",
-    "divergences",
     "linear_algebra",
     "optimization",
     "vae",
