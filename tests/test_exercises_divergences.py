@@ -14,7 +14,7 @@ def w1_sorted(x, y):
 
 def mmd2_unbiased(x, y, h):
     def k(a, b):
-        return torch.exp(-torch.cdist(a, b) ** 2 / (2 * h**2))
+        return torch.exp(-(torch.cdist(a, b) ** 2) / (2 * h**2))
 
     n, m = len(x), len(y)
     kxx, kyy = k(x, x), k(y, y)
@@ -25,7 +25,7 @@ def mmd2_unbiased(x, y, h):
 
 def mmd2_biased(x, y, h):
     def k(a, b):
-        return torch.exp(-torch.cdist(a, b) ** 2 / (2 * h**2))
+        return torch.exp(-(torch.cdist(a, b) ** 2) / (2 * h**2))
 
     return k(x, x).mean() + k(y, y).mean() - 2 * k(x, y).mean()
 
