@@ -50,7 +50,7 @@ def check_wasserstein_1d(fn: Callable) -> bool:
                     "smallest y (the monotone coupling)."
                 )
             raise CheckFailed(f"{err}{hint}") from None
-    return passed("your W1 matches scipy.stats.wasserstein_distance for n = 1, 5 and 200.")
+    return passed("W1 matches scipy's wasserstein_distance (n = 1, 5, 200).")
 
 
 def _mmd2_reference(x: np.ndarray, y: np.ndarray, h: float, unbiased: bool) -> float:
@@ -89,4 +89,4 @@ def check_mmd2_unbiased(fn: Callable) -> bool:
             elif abs(value - expected) < 0.2 * abs(expected) + 1e-3:
                 hint = " Close: check the kernel's 2h² and the divisors n(n - 1), m(m - 1)."
             raise CheckFailed(f"{err}{hint}") from None
-    return passed("your unbiased MMD² matches the definition on three pairs of samples.")
+    return passed("unbiased MMD² matches the definition on 3 sample pairs.")

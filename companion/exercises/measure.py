@@ -51,7 +51,7 @@ def check_affine_pushforward(fn: Callable) -> bool:
         elif arr is not None and np.allclose(arr, expected * a**2):
             hint = " You multiplied by |a| instead of dividing: a stretch (|a| > 1) lowers it."
         compare(f"density of {a} X + {b}", got, expected, atol=1e-10, hint=hint)
-    return passed("your push-forward density matches scipy.stats.norm(b, |a|).pdf.")
+    return passed("density matches scipy.stats.norm(b, |a|).pdf.")
 
 
 def check_change_of_measure(fn: Callable) -> bool:
@@ -87,4 +87,4 @@ def check_change_of_measure(fn: Callable) -> bool:
         elif abs(value - np.sum(inside * weights) / np.sum(weights)) < 1e-9:
             hint = " Close: that is the self-normalised estimate; divide by n instead."
         compare(f"P({lo} < X < {hi}) from Q's samples", value, expected, atol=1e-10, hint=hint)
-    return passed("your change-of-measure estimates match the weighted averages exactly.")
+    return passed("estimates match the weighted averages exactly.")

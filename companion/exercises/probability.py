@@ -80,7 +80,7 @@ def check_marginals_conditional(fn: Callable) -> bool:
             atol=1e-9,
             hint="Row i is joint[i] / p_x[i]; each row sums to 1.",
         )
-    return passed("marginals and conditionals agree with the definitions on three tables.")
+    return passed("marginals and conditionals are right for 3 tables.")
 
 
 def check_affine_moments(fn: Callable) -> bool:
@@ -115,4 +115,4 @@ def check_affine_moments(fn: Callable) -> bool:
             atol=1e-9,
             hint="Cov(AX + b) = A Σ Aᵀ, a k × k matrix.",
         )
-    return passed("your mean and covariance of A X + b are right for three maps.")
+    return passed("mean and covariance of A X + b are right for 3 maps.")
