@@ -32,8 +32,6 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
-from scipy import sparse
-from scipy.optimize import linprog
 from torch import Tensor
 
 from . import divergences as dv
@@ -379,7 +377,7 @@ def gp_prior_samples(
     kernel: str | Callable = "rbf",
     n_samples: int = 1,
     seed: int = 0,
-    jitter: float = 1e-10,
+    jitter: float | None = None,
     **params,
 ) -> Tensor:
     r"""Sample paths of the Gaussian process :math:`f \sim \mathcal{GP}(0, k)` on a grid
@@ -387,7 +385,9 @@ def gp_prior_samples(
 
     The values at the grid points are :math:`L z` with :math:`z \sim \mathcal N(0, I)` and
     :math:`L L^\top = K + \text{jitter}\cdot \max_i K_{ii}\, I` (Cholesky; the tiny jitter makes
-    the factorisation exist for the nearly singular Gram matrices of smooth kernels). The normal
+    the factorisation exist for the nearly singular Gram matrices of smooth kernels). The default
+    jitter is ``max(1e-10, 10 n eps)`` with ``eps`` the dtype's machine epsilon (``1e-10`` in
+    float64 for any allowed ``n``, a few ``1e-6`` in float32). The normal
     draws come from a private generator seeded with ``seed`` on the grid's device, so the global
     random state is left alone and the same seed gives the same ``z`` for every kernel.
 
@@ -401,6 +401,8 @@ def gp_prior_samples(
     if pts.shape[0] > 4000 or n_samples > 100_000:
         raise ValueError("at most 4000 grid points and 100000 samples")
     seed = check_int(seed, "seed", minimum=0)
+    if jitter is None:
+        jitter = max(1e-10, 10 * pts.shape[0] * torch.finfo(pts.dtype).eps)
     jitter = check_real(jitter, "jitter")
     if not 0 <= jitter < 1:
         raise ValueError(f"jitter must lie in [0, 1); got {jitter:g}")
@@ -442,6 +444,9 @@ def _weights(w: object, n: int, name: str, like: Tensor) -> np.ndarray:
 def _kr_linprog(z: np.ndarray, w: np.ndarray) -> np.ndarray:
     """Maximise ``w @ phi`` subject to ``phi_k - phi_l <= |z_k - z_l|`` for all ``k != l`` and
     ``phi_0 = 0`` (the objective ignores constants because ``w`` sums to 0)."""
+    from scipy import sparse  # imported here: the rest of the module needs only torch
+    from scipy.optimize import linprog
+
     N = z.shape[0]
     dist = np.sqrt(((z[:, None, :] - z[None, :, :]) ** 2).sum(-1))
     k, j = np.nonzero(~np.eye(N, dtype=bool))
