@@ -218,6 +218,7 @@ def polynomial_kernel(
 ) -> Tensor:
     r"""Gram matrix of the polynomial kernel :math:`(a^\top b + c)^p` ({eq}`eq-fa-kernels`),
     ``p = degree >= 1`` and ``c = coef0 >= 0`` (with ``c < 0`` it need not be PSD)."""
+    same = y is None
     x, y = _pair(x, y)
     degree = check_int(degree, "degree", minimum=1)
     if degree > 20:
@@ -225,13 +226,20 @@ def polynomial_kernel(
     c = check_real(coef0, "coef0")
     if c < 0:
         raise ValueError(f"coef0 must be >= 0 (otherwise the kernel need not be PSD); got {c:g}")
-    return (x @ y.mT + c).pow(degree)
+    return _symmetrise((x @ y.mT + c).pow(degree), same)
 
 
 def linear_kernel(x: Tensor, y: Tensor | None = None) -> Tensor:
     r"""Gram matrix of the linear kernel :math:`a^\top b` ({eq}`eq-fa-kernels`)."""
+    same = y is None
     x, y = _pair(x, y)
-    return x @ y.mT
+    return _symmetrise(x @ y.mT, same)
+
+
+def _symmetrise(g: Tensor, same: bool) -> Tensor:
+    """For ``y = x``, the Gram matrix made exactly symmetric: a blocked matrix product (and a
+    vectorised ``pow``) need not round the entries ``(i, j)`` and ``(j, i)`` alike."""
+    return 0.5 * (g + g.mT) if same else g
 
 
 _NAMED = {

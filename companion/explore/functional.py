@@ -46,6 +46,10 @@ _LEGEND = dict(bgcolor="rgba(128,128,128,0.1)")
 _HI = "#D55E00"
 
 
+#: A one-row legend between the title and the panel titles.
+_TOP_LEGEND = dict(orientation="h", x=0.5, xanchor="center", y=1.09, yanchor="bottom")
+
+
 def _legend(x: float, y: float, xanchor: str = "left", yanchor: str = "top") -> dict:
     return dict(x=x, y=y, xanchor=xanchor, yanchor=yanchor, **_LEGEND)
 
@@ -121,10 +125,11 @@ def cauchy_figure(n: float) -> go.Figure:
     fig.update_layout(
         **side_by_side(("functions on [0, 1]", "distances against n"), gap=0.12),
         title=(
-            f"n = {n:.0f}:  ‖f_n − f_2n‖₁ = {l1:.6f}   ‖f_n − f_2n‖∞ = {sup:.3f}   "
+            f"n = {n:.0f}<br>‖f_n − f_2n‖₁ = {l1:.6f}   ‖f_n − f_2n‖∞ = {sup:.3f}   "
             f"‖f_n − step‖₁ = {to_step:.6f}"
         ),
-        legend=_legend(0.01, 0.98),
+        legend=_TOP_LEGEND,
+        margin=dict(t=135),
         hovermode=False,
     )
     fig.update_layout(
@@ -268,9 +273,10 @@ def krr_figure(log10_h: float, log10_lam: float) -> go.Figure:
     )
     fig.update_layout(
         title=(
-            f"h = {h:.3f}, λ = {lam:.1e}:  training MSE = {train:.4f}   "
+            f"h = {h:.3f}, λ = {lam:.1e}<br>training MSE = {train:.4f}   "
             f"error to the truth = {test:.4f}   ‖f‖_H = {float(model.rkhs_norm()):.2f}"
         ),
+        margin=dict(t=90),
         xaxis=dict(title="x", range=[0, 1]),
         yaxis=dict(title="y", range=[-2.2, 2.7]),
         legend=_legend(0.99, 0.99, xanchor="right"),
@@ -407,10 +413,11 @@ def kr_figure(shift: float) -> go.Figure:
     fig.update_layout(
         **side_by_side(("optimal potential φ", "φ′ = sign(G − F) where the CDFs differ"), gap=0.1),
         title=(
-            f"shift = {shift:.2f}:  primal W₁ = {primal:.6f}   dual Σaᵢφ(xᵢ) − Σbⱼφ(yⱼ) = "
+            f"shift = {shift:.2f}:  primal W₁ = {primal:.6f}<br>dual Σaᵢφ(xᵢ) − Σbⱼφ(yⱼ) = "
             f"{dual.value:.6f}   |gap| = {abs(primal - dual.value):.1e}"
         ),
-        legend=_legend(0.01, 0.02, yanchor="bottom"),
+        legend=_TOP_LEGEND,
+        margin=dict(t=135),
         hovermode=False,
     )
     fig.update_layout(
@@ -492,18 +499,19 @@ def witness_figure(kernel: str, s: float) -> go.Figure:
         ]
     )
     fig.update_layout(
-        **side_by_side(("the two distributions", f"witness of the {label} kernel"), gap=0.1),
+        **side_by_side(("", ""), gap=0.1),
         title=(
-            f"{label}, s = {s:.2f}:  MMD² = {max(value, 0.0):.6f}   "
+            f"{label}, s = {s:.2f}<br>MMD² = {max(value, 0.0):.6f}   "
             f"mean of f* under P − under Q = {gap:.6f}"
         ),
+        margin=dict(t=90),
         legend=_legend(0.01, 0.98),
         hovermode=False,
     )
     fig.update_layout(
-        xaxis=dict(range=[-4, 4], title="t"),
+        xaxis=dict(range=[-4, 4], title="t: the two distributions"),
         yaxis=dict(range=[0, 0.75]),
-        xaxis2=dict(range=[-4, 4], title="t"),
+        xaxis2=dict(range=[-4, 4], title=f"t: witness of the {label} kernel"),
         yaxis2=dict(range=[-3, 3]),
     )
     return fig
