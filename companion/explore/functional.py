@@ -46,8 +46,9 @@ _LEGEND = dict(bgcolor="rgba(128,128,128,0.1)")
 _HI = "#D55E00"
 
 
-#: A one-row legend between the title and the panel titles.
-_TOP_LEGEND = dict(orientation="h", x=0.5, xanchor="center", y=1.09, yanchor="bottom")
+def _title(text: str) -> dict:
+    """A figure title in a 14 px font, so that two lines of numbers fit the text column."""
+    return dict(text=text, font=dict(size=14))
 
 
 def _legend(x: float, y: float, xanchor: str = "left", yanchor: str = "top") -> dict:
@@ -124,12 +125,12 @@ def cauchy_figure(n: float) -> go.Figure:
     )
     fig.update_layout(
         **side_by_side(("functions on [0, 1]", "distances against n"), gap=0.12),
-        title=(
+        title=_title(
             f"n = {n:.0f}<br>‖f_n − f_2n‖₁ = {l1:.6f}   ‖f_n − f_2n‖∞ = {sup:.3f}   "
             f"‖f_n − step‖₁ = {to_step:.6f}"
         ),
-        legend=_TOP_LEGEND,
-        margin=dict(t=135),
+        legend=_legend(0.01, 0.98),
+        margin=dict(t=90),
         hovermode=False,
     )
     fig.update_layout(
@@ -208,7 +209,7 @@ def contraction_figure(q: float) -> go.Figure:
     )
     fig.update_layout(
         **side_by_side(("cobweb (first 12 steps)", "error against n (log scale)"), gap=0.12),
-        title=f"q = {q:.2f}: T is {kind}<br>|x₄₀ − x*| = {err[-1]:.2e}",
+        title=_title(f"q = {q:.2f}: T is {kind}<br>|x₄₀ − x*| = {err[-1]:.2e}"),
         legend=_legend(0.01, 0.02, yanchor="bottom"),
         hovermode=False,
         margin=dict(t=90),
@@ -272,7 +273,7 @@ def krr_figure(log10_h: float, log10_lam: float) -> go.Figure:
         ]
     )
     fig.update_layout(
-        title=(
+        title=_title(
             f"h = {h:.3f}, λ = {lam:.1e}<br>training MSE = {train:.4f}   "
             f"error to the truth = {test:.4f}   ‖f‖_H = {float(model.rkhs_norm()):.2f}"
         ),
@@ -336,7 +337,7 @@ def gp_figure(kernel: str, log10_ell: float) -> go.Figure:
     fig = go.Figure(traces)
     top = float(max(2.2 * sd.max(), paths.abs().max()))
     fig.update_layout(
-        title=(
+        title=_title(
             f"{GP_KERNELS[kernel]} kernel, length-scale ℓ = {ell:.3f}: five draws of f ~ GP(0, k)"
         ),
         xaxis=dict(title="t", range=[-3, 3]),
@@ -411,13 +412,16 @@ def kr_figure(shift: float) -> go.Figure:
         ]
     )
     fig.update_layout(
-        **side_by_side(("optimal potential φ", "φ′ = sign(G − F) where the CDFs differ"), gap=0.1),
-        title=(
+        **side_by_side(
+            ("optimal potential φ (line); atoms of P ●, Q ◆", "G − F (shaded) and φ′ (dotted)"),
+            gap=0.1,
+        ),
+        showlegend=False,
+        title=_title(
             f"shift = {shift:.2f}:  primal W₁ = {primal:.6f}<br>dual Σaᵢφ(xᵢ) − Σbⱼφ(yⱼ) = "
             f"{dual.value:.6f}   |gap| = {abs(primal - dual.value):.1e}"
         ),
-        legend=_TOP_LEGEND,
-        margin=dict(t=135),
+        margin=dict(t=90),
         hovermode=False,
     )
     fig.update_layout(
@@ -500,7 +504,7 @@ def witness_figure(kernel: str, s: float) -> go.Figure:
     )
     fig.update_layout(
         **side_by_side(("", ""), gap=0.1),
-        title=(
+        title=_title(
             f"{label}, s = {s:.2f}<br>MMD² = {max(value, 0.0):.6f}   "
             f"mean of f* under P − under Q = {gap:.6f}"
         ),
@@ -509,9 +513,9 @@ def witness_figure(kernel: str, s: float) -> go.Figure:
         hovermode=False,
     )
     fig.update_layout(
-        xaxis=dict(range=[-4, 4], title="t: the two distributions"),
+        xaxis=dict(range=[-4, 4], title="t"),
         yaxis=dict(range=[0, 0.75]),
-        xaxis2=dict(range=[-4, 4], title=f"t: witness of the {label} kernel"),
+        xaxis2=dict(range=[-4, 4], title="t"),
         yaxis2=dict(range=[-3, 3]),
     )
     return fig
