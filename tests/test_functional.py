@@ -461,3 +461,50 @@ def test_results_follow_the_input_dtype():
     assert fa.gp_prior_samples(torch.linspace(0, 1, 5), "rbf", n_samples=2).dtype == torch.float32
     with pytest.raises(ValueError, match="same dtype"):
         fa.rbf_kernel(x32, x32.double())
+
+
+# --- the chapter's exercise checks --------------------------------------------------------------
+
+
+def test_exercise_checks_accept_right_and_reject_wrong_answers(capsys):
+    from companion.exercises import CheckFailed
+    from companion.exercises import functional as checks
+
+    def features(v, scale=None):
+        scale = math.sqrt(2) if scale is None else scale
+        a, b = v[:, 0], v[:, 1]
+        return torch.stack(
+            [a * a, b * b, scale * a * b, scale * a, scale * b, torch.ones_like(a)], 1
+        )
+
+    assert checks.check_feature_map(features)
+    with pytest.raises(CheckFailed, match="sqrt"):
+        checks.check_feature_map(lambda v: features(v, scale=2.0))
+    with pytest.raises(CheckFailed, match="one row per point"):
+        checks.check_feature_map(lambda v: features(v).T)
+
+    def n_needed(q, d, tol):
+        n = 0
+        while q**n * d / (1 - q) > tol:
+            n += 1
+        return n
+
+    assert checks.check_iterations_needed(n_needed)
+    with pytest.raises(CheckFailed, match="expected"):
+        checks.check_iterations_needed(lambda q, d, tol: n_needed(q, d, tol) + 1)
+    with pytest.raises(CheckFailed, match="int"):
+        checks.check_iterations_needed(lambda q, d, tol: float(n_needed(q, d, tol)))
+
+    def krr(x, y, t, lam, h, scale_lam=1.0):
+        def k(a, b):
+            return torch.exp(-(torch.cdist(a, b) ** 2) / (2 * h * h))
+
+        eye = torch.eye(len(x), dtype=x.dtype)
+        return k(t, x) @ torch.linalg.solve(k(x, x) + scale_lam * lam * eye, y)
+
+    assert checks.check_kernel_ridge(krr)
+    with pytest.raises(CheckFailed, match="predictions"):  # the (K + n lam I) convention
+        checks.check_kernel_ridge(lambda *a: krr(*a, scale_lam=30.0))
+    with pytest.raises(CheckFailed, match="raised"):
+        checks.check_kernel_ridge(lambda *a: 1 / 0)
+    assert capsys.readouterr().out.count("Correct") == 3
