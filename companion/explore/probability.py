@@ -365,17 +365,24 @@ IS_SAMPLES = 2000
 def is_second_moment(mu: float, sigma: float, c: float = IS_THRESHOLD) -> float:
     """``E_q[(w(X) 1{X > c})²] = ∫_c^∞ p(x)² / q(x) dx`` for ``p = N(0, 1)``, ``q = N(μ, σ²)``.
 
-    Finite iff ``σ² > 1/2``. Then, with ``a = 1 − 1/(2σ²)`` and ``m = μ / (2aσ²)``,
+    Finite iff ``σ² > 1/2``, or ``σ² = 1/2`` and ``μ > 0``. For ``σ² > 1/2``, with
+    ``a = 1 − 1/(2σ²)`` and ``m = μ / (2aσ²)``,
     ``p²/q = σ/√(2π) · exp(−a(x + m)² + a m² + μ²/(2σ²))``, whose integral over ``(c, ∞)``
-    is a Gaussian tail: ``½√(π/a) erfc(√a (c + m))`` times the constants (checked against
-    quadrature in the tests). Returns ``inf`` when ``σ² ≤ 1/2``.
+    is a Gaussian tail: ``½√(π/a) erfc(√a (c + m))`` times the constants. At ``σ² = 1/2``
+    the integrand is ``σ/√(2π) · exp(μ² − 2μx)``, integrable on ``(c, ∞)`` only when ``μ > 0``,
+    with integral ``σ/√(2π) · exp(μ² − 2μc) / (2μ)`` (both checked against quadrature in the
+    tests). Returns ``inf`` where the moment diverges.
     """
     mu, sigma, c = check_real(mu, "mu"), check_real(sigma, "sigma"), check_real(c, "c")
     if sigma <= 0:
         raise ValueError(f"sigma must be > 0; got {sigma}")
-    a = 1 - 1 / (2 * sigma**2)
-    if a <= 0:
+    if 2 * sigma**2 < 1:
         return math.inf
+    a = 1 - 1 / (2 * sigma**2)
+    if a < 1e-7:  # σ² = 1/2 up to rounding; the Gaussian-tail form cancels catastrophically here
+        if mu <= 0:
+            return math.inf
+        return sigma / math.sqrt(2 * math.pi) * math.exp(mu**2 - 2 * mu * c) / (2 * mu)
     m = mu / (2 * a * sigma**2)
     const = a * m**2 + mu**2 / (2 * sigma**2)
     # log erfc(z) = log 2 + log Φ(−z√2), stable far in the tail.
