@@ -23,9 +23,8 @@ PENDING = {
     "divergences",
     "linear_algebra",
     "optimization",
-    "vae",
-    "flows",
     "diffusion",
+    "flows",
     "zoo",
     "components",
 }
