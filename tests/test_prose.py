@@ -24,7 +24,6 @@ PENDING = {
     "linear_algebra",
     "optimization",
     "diffusion",
-    "flows",
     "zoo",
     "components",
 }
