@@ -581,7 +581,8 @@ def cavi_figure(sweeps: float) -> go.Figure:
         yaxis=dict(anchor="x", title="τ (precision)"),
         xaxis2=dict(domain=layout["xaxis2"]["domain"], anchor="y2", title="sweep", dtick=1),
         yaxis2=dict(anchor="x2", title="nats", range=[elbo[0] - 0.5, log_px + 0.5]),
-        legend=dict(orientation="h", y=-0.2),
+        legend=dict(x=0.99, y=0.04, xanchor="right", yanchor="bottom",
+                    bgcolor="rgba(128,128,128,0.1)"),
     )  # fmt: skip
     return go.Figure(dict(data=data, layout=layout), _validate=False)
 
