@@ -63,7 +63,7 @@ def check_planar_log_density(log_density) -> bool:
         elif got.shape == expected.shape and torch.allclose(got, no_jac, atol=1e-6):
             hint = "The Jacobian term log|f′(x)| is missing."
         compare(f"log p_X(x) for a = {a}", got, expected, atol=1e-5, hint=hint)
-    return passed("log p_X(x) = log φ(f(x)) + log f′(x) matches d/dx Φ(f(x)) for three a.")
+    return passed("log φ(f(x)) + log f′(x) matches d/dx Φ(f(x)) for three a.")
 
 
 def check_planar_sampler(sample, n: int = 4000) -> bool:
@@ -87,4 +87,4 @@ def check_planar_sampler(sample, n: int = 4000) -> bool:
         if p_value < 1e-4:
             raise CheckFailed(f"for a = {a} the samples do not follow P(X ≤ x) = Φ(f(x)) "
                               f"(Kolmogorov–Smirnov p = {p_value:.1e}).")  # fmt: skip
-    return passed(f"f(x) = z to 1e-6 and the law of x is right (KS test), {n} draws, three a.")
+    return passed(f"f(x) = z to 1e-6 and x has the right law (KS, {n} draws).")

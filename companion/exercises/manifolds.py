@@ -41,7 +41,7 @@ def check_roll_metric(roll_metric) -> bool:
         if got.shape == (2, 2) and abs(float(got[0, 0]) - t * t) < 1e-6:
             hint = "‖∂f/∂t‖² = (cos t − t sin t)² + (sin t + t cos t)²: did you drop the 1?"
         compare(f"G({t:.3g}, {h:.3g})", got, expected, atol=1e-8, rtol=1e-8, hint=hint)
-    return passed("G(t, h) = diag(1 + t², 1) matches Jᵀ J from autograd at three points.")
+    return passed("G(t, h) = diag(1 + t², 1) = Jᵀ J (autograd), three points.")
 
 
 def _polar(v: torch.Tensor) -> torch.Tensor:
@@ -74,4 +74,4 @@ def check_latent_length(latent_length) -> bool:
 
     exact = prim(4.5 * math.pi) - prim(1.5 * math.pi)
     compare("length of the swiss roll's spiral", latent_length(_roll, spiral), exact, atol=1e-2)
-    return passed(f"half circle 2π and spiral {exact:.4f} measured through the decoder.")
+    return passed(f"half circle 2π and spiral {exact:.4f}, through the decoder.")
