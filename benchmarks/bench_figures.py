@@ -210,6 +210,7 @@ FIGURES: list[tuple[str, Callable[[], Callable]]] = [
     ("manifolds.embedding_explorer", _plain("manifolds", "embedding_explorer")),
     ("manifolds.norm_explorer", _plain("manifolds", "norm_explorer")),
     ("vae.ppca_explorer", _plain("vae", "ppca_explorer")),
+    ("vae.cavi_explorer", _plain("vae", "cavi_explorer")),
     (
         "vae.latent_traversal",
         lambda: functools.partial(
