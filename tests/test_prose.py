@@ -25,7 +25,6 @@ PENDING = {
     "optimization",
     "vae",
     "flows",
-    "components",
 }
 
 FORBIDDEN = {
