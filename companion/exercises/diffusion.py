@@ -72,7 +72,7 @@ def check_q_sample(q_sample: Callable) -> bool:
         want = math.sqrt(ab) * x0 + math.sqrt(1 - ab) * eps
         _q_sample_mistakes(got, x0, eps, ab_ext, t)
         compare(f"x_t at t = {t}", got, want, atol=1e-10)
-    return passed("your one-shot x_t matches the closed form at t = 1, 37, 500 and 1000.")
+    return passed("x_t matches the closed form at four times.")
 
 
 def _posterior(ab_prev: float, ab_t: float, x0: torch.Tensor, xt: torch.Tensor):
@@ -159,4 +159,4 @@ def check_ddim_step(ddim_step: Callable) -> bool:
         atol=1e-8,
         hint="So that Var(x_s | x_0) = 1 − ᾱ_s.",
     )
-    return passed("your DDIM step is deterministic at ζ = 0, DDPM's posterior at ζ = 1.")
+    return passed("ζ = 0 is exact, ζ = 1 is DDPM's posterior.")

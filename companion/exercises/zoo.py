@@ -52,7 +52,7 @@ def check_soft_threshold(soft_threshold: Callable) -> bool:
         if torch.allclose(got, (u.abs() - tau).clamp(min=0), atol=1e-12):
             raise CheckFailed("you lost the sign: S_τ(u) = sign(u) max(|u| − τ, 0).")
     compare("S_0.7(u)", got, torch.tensor(brute, dtype=F64), atol=2e-5)
-    return passed("your soft thresholding is the proximal operator of τ‖·‖₁.")
+    return passed("this is the proximal operator of τ‖·‖₁.")
 
 
 def check_flow_matching_loss(fm_loss: Callable) -> bool:
@@ -83,7 +83,7 @@ def check_flow_matching_loss(fm_loss: Callable) -> bool:
         if abs(g - want / 2) < 1e-9:
             raise CheckFailed("you averaged over coordinates too; sum them (a squared norm).")
     compare("flow-matching loss", got.reshape(()) if got.numel() == 1 else got, want, atol=1e-9)
-    return passed("your flow-matching loss matches the reference for a linear field.")
+    return passed("the loss matches a linear field's reference.")
 
 
 def _stationary(P: np.ndarray) -> np.ndarray:
