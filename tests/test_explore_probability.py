@@ -117,7 +117,8 @@ def test_clt_title_exact_tail_and_chebyshev(log2n, k):
 def test_mvn_title_formula_and_slab():
     title = ex.mvn_figure(-0.6, 1.5, -1.0).layout.title.text
     m = re.search(
-        r"E = (-?\d+\.\d+), sd = (\d+\.\d+);\s+(\d+) slab samples: mean (-?\d+\.\d+)", title
+        r"E = (-?\d+\.\d+), sd = (\d+\.\d+);(?:\s|<br>)+(\d+) slab samples: mean (-?\d+\.\d+)",
+        title,
     )
     cm, csd, cnt, smean = (float(v) for v in m.groups())
     # mu_2 + rho sigma2 (a - mu_1) and sigma2 sqrt(1 - rho^2), by hand.

@@ -18,11 +18,6 @@ EXEMPT = {"intro", "errata", "bibliography"}
 # Chapters whose prose still has such talk: each is cleaned in the teaching pass and then
 # removed from this set (strict xfail: a cleaned chapter left here fails the test).
 PENDING = {
-    "probability",
-    "measure",
-    "divergences",
-    "linear_algebra",
-    "optimization",
     "vae",
     "flows",
 }

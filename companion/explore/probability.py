@@ -473,13 +473,13 @@ def is_figure(mu: float, sigma: float) -> go.Figure:
         title=dict(
             text=(
                 f"q = N({mu:.1f}, {sigma:.2f}²), n = {IS_SAMPLES}:  estimate "
-                f"{float(est.estimate):.3e} ± {float(est.std_error):.1e} (exact {exact:.3e})"
-                f"<br>ESS of the weights {est.ess:.1f}, of the terms w·f {ess_f:.1f};  "
-                f"true relative standard error {rel}"
+                f"{float(est.estimate):.3e} ± {float(est.std_error):.1e}"
+                f"<br>exact {exact:.3e};  ESS of the weights {est.ess:.1f}, "
+                f"of the terms w·f {ess_f:.1f};<br>true relative standard error {rel}"
             )
         ),
         hovermode=False,
-        margin=dict(t=90),
+        margin=dict(t=115),
         legend=dict(x=0.0, y=0.98, bgcolor="rgba(128,128,128,0.1)"),
     )
     layout["xaxis"].update(range=[-4, 9], title=dict(text="x"))
@@ -784,19 +784,28 @@ def mvn_figure(rho: float, sigma2: float, a: float) -> go.Figure:
         title=dict(
             text=(
                 f"ρ = {rho:.2f}, σ₂ = {sigma2:.1f}, a = {a:.1f}:  formula E = {cm:.3f}, "
-                f"sd = {csd:.3f};  {len(slab)} slab samples: mean {float(slab.mean()):.3f}, "
+                f"sd = {csd:.3f};<br>{len(slab)} slab samples: mean {float(slab.mean()):.3f}, "
                 f"sd {float(slab.std()):.3f}"
             )
         ),
         hovermode=False,
         bargap=0,
-        legend=dict(orientation="h", x=0.0, y=-0.18, yanchor="top"),
-        margin=dict(t=70, b=110),
+        # Inside the right panel, above the tallest conditional density (its y-range is
+        # [0, 1.6]; the density peaks below 1), clear of the sliders under the plot.
+        legend=dict(
+            x=1.0,
+            y=1.0,
+            xanchor="right",
+            yanchor="top",
+            font=dict(size=10),
+            bgcolor="rgba(128,128,128,0.1)",
+        ),
+        margin=dict(t=90, b=110),
     )
     layout["xaxis"].update(range=[-4, 4], title=dict(text="x₁"))
     layout["yaxis"].update(range=[-7, 9], title=dict(text="x₂"))
     layout["xaxis2"].update(range=[-7, 9], title=dict(text="x₂"))
-    layout["yaxis2"].update(range=[0, 1.3])
+    layout["yaxis2"].update(range=[0, 1.6])
     return go.Figure(dict(data=traces, layout=layout), _validate=False)
 
 
