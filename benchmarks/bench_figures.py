@@ -186,6 +186,12 @@ FIGURES: list[tuple[str, Callable[[], Callable]]] = [
     ("divergences.mahalanobis_explorer", _plain("divergences", "mahalanobis_explorer")),
     ("divergences.divergence_explorer", _plain("divergences", "divergence_explorer")),
     ("divergences.disjoint_supports", _plain("divergences", "disjoint_supports")),
+    ("functional.cauchy_explorer", _plain("functional", "cauchy_explorer")),
+    ("functional.contraction_explorer", _plain("functional", "contraction_explorer")),
+    ("functional.krr_explorer", _plain("functional", "krr_explorer")),
+    ("functional.gp_explorer", _plain("functional", "gp_explorer")),
+    ("functional.kr_explorer", _plain("functional", "kr_explorer")),
+    ("functional.witness_explorer", _plain("functional", "witness_explorer")),
     ("optimization.gd_explorer", _plain("optimization", "gd_explorer")),
     ("optimization.sgd_explorer", _plain("optimization", "sgd_explorer")),
     *[

@@ -158,3 +158,16 @@ def test_ci_calls_the_readme_command():
     ci = (ROOT / ".ci" / "run").read_text()
     assert "make test" in readme and "make book" in readme and "make lab" in readme
     assert re.search(r"^make test$", ci, re.M)
+
+
+def test_bibliography_parses_with_one_entry_per_work():
+    """references.bib is valid BibTeX (a lost brace makes pybtex refuse the whole file) and no
+    work appears under two keys."""
+    from pybtex.database import parse_file
+
+    entries = parse_file(str(BOOK / "references.bib")).entries
+    titles = {}
+    for key, entry in entries.items():
+        title = re.sub(r"[{}\\\s]+", " ", entry.fields.get("title", "")).strip().lower()
+        assert title not in titles, f"{key} and {titles[title]} are the same work"
+        titles[title] = key
