@@ -15,13 +15,8 @@ import pytest
 from test_repository import toc_files
 
 EXEMPT = {"intro", "errata", "bibliography"}
-# Chapters whose prose still has such talk: each is cleaned in the teaching pass and then
-# removed from this set (strict xfail: a cleaned chapter left here fails the test).
-PENDING = {
-    "diffusion",
-    "zoo",
-    "components",
-}
+# Chapters whose prose may still have such talk (strict xfail: a clean chapter left here fails).
+PENDING: set[str] = set()
 
 FORBIDDEN = {
     "the source documents": r"\bour sources?\b|\bsource documents?\b|\bthe sources\b",
