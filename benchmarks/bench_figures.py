@@ -124,6 +124,30 @@ def _zoo_transformer():
     return gpt, transition
 
 
+@functools.cache
+def _rl():
+    from companion import rl, zoo
+
+    ex = _ex("rl")
+    chain = torch.full((4, 4), 0.15, dtype=torch.float64)
+    chain.fill_diagonal_(0.55)
+    source = zoo.markov_sequences(chain.expand(4, 4, 4).clone(), 4000, 5, seed=0)
+    ref = zoo.fit_autoregressive(source, categories=4, steps=300, hidden=64, progress=False)
+
+    def steps_up(x):
+        return ((x[:, 1:] - x[:, :-1]) % 4 == 1).sum(dim=1).double()
+
+    world = ex.token_world(ref, steps_up, 5, 4)
+    runs = {
+        f"β = {b}": (
+            b,
+            rl.finetune(ref, steps_up, beta=b, steps=150, progress=False, track=world.sequences),
+        )
+        for b in (0.0, 0.5)
+    }
+    return {"table": ex.variance_table(), "world": world, "runs": runs}
+
+
 def _ex(topic: str):
     import importlib
 
@@ -146,6 +170,11 @@ FIGURES: list[tuple[str, Callable[[], Callable]]] = [
     ("measure.lebesgue_explorer", _plain("measure", "lebesgue_explorer")),
     ("measure.mixed_cdf_explorer", _plain("measure", "mixed_cdf_explorer")),
     ("measure.pushforward_explorer", _plain("measure", "pushforward_explorer")),
+    ("inference.cramer_rao_explorer", _plain("inference", "cramer_rao_explorer")),
+    ("inference.em_explorer", _plain("inference", "em_explorer")),
+    ("inference.markov_explorer", _plain("inference", "markov_explorer")),
+    ("inference.mh_explorer", _plain("inference", "mh_explorer")),
+    ("inference.gibbs_explorer", _plain("inference", "gibbs_explorer")),
     ("linalg.matrix_explorer", _plain("linalg", "matrix_explorer")),
     ("linalg.pca_explorer", _plain("linalg", "pca_explorer")),
     ("information.bernoulli_entropy_explorer", _plain("information", "bernoulli_entropy_explorer")),
@@ -157,6 +186,12 @@ FIGURES: list[tuple[str, Callable[[], Callable]]] = [
     ("divergences.mahalanobis_explorer", _plain("divergences", "mahalanobis_explorer")),
     ("divergences.divergence_explorer", _plain("divergences", "divergence_explorer")),
     ("divergences.disjoint_supports", _plain("divergences", "disjoint_supports")),
+    ("functional.cauchy_explorer", _plain("functional", "cauchy_explorer")),
+    ("functional.contraction_explorer", _plain("functional", "contraction_explorer")),
+    ("functional.krr_explorer", _plain("functional", "krr_explorer")),
+    ("functional.gp_explorer", _plain("functional", "gp_explorer")),
+    ("functional.kr_explorer", _plain("functional", "kr_explorer")),
+    ("functional.witness_explorer", _plain("functional", "witness_explorer")),
     ("optimization.gd_explorer", _plain("optimization", "gd_explorer")),
     ("optimization.sgd_explorer", _plain("optimization", "sgd_explorer")),
     *[
@@ -171,9 +206,11 @@ FIGURES: list[tuple[str, Callable[[], Callable]]] = [
         lambda: functools.partial(_ex("optimization").adaptive_explorer, "beale"),
     ),
     ("optimization.minmax_explorer", _plain("optimization", "minmax_explorer")),
+    ("optimization.maxent_explorer", _plain("optimization", "maxent_explorer")),
     ("manifolds.embedding_explorer", _plain("manifolds", "embedding_explorer")),
     ("manifolds.norm_explorer", _plain("manifolds", "norm_explorer")),
     ("vae.ppca_explorer", _plain("vae", "ppca_explorer")),
+    ("vae.cavi_explorer", _plain("vae", "cavi_explorer")),
     (
         "vae.latent_traversal",
         lambda: functools.partial(
@@ -224,6 +261,19 @@ FIGURES: list[tuple[str, Callable[[], Callable]]] = [
     (
         "zoo.temperature_explorer",
         lambda: functools.partial(_ex("zoo").temperature_explorer, *_zoo_transformer()),
+    ),
+    ("rl.grid_explorer", _plain("rl", "grid_explorer")),
+    (
+        "rl.variance_explorer",
+        lambda: functools.partial(_ex("rl").variance_explorer, _rl()["table"]),
+    ),
+    (
+        "rl.frontier_explorer",
+        lambda: functools.partial(_ex("rl").frontier_explorer, _rl()["world"]),
+    ),
+    (
+        "rl.finetune_explorer",
+        lambda: functools.partial(_ex("rl").finetune_explorer, _rl()["world"], _rl()["runs"]),
     ),
     ("components.activation_explorer", _plain("components", "activation_explorer")),
     ("components.softmax_explorer", _plain("components", "softmax_explorer")),

@@ -17,7 +17,8 @@ Modules:
   (save/load/train shared by the model families), :mod:`companion.manifolds`,
   :mod:`companion.vae`, :mod:`companion.gan`, :mod:`companion.flows`,
   :mod:`companion.diffusion`, :mod:`companion.zoo` (autoregressive, energy-based, score-based,
-  neural-ODE and transformer models), :mod:`companion.components` (layers and losses);
+  neural-ODE and transformer models), :mod:`companion.rl` (Markov decision processes, policy
+  gradients, KL-regularised fine-tuning), :mod:`companion.components` (layers and losses);
   :mod:`companion.pretrain` retrains the shipped checkpoints;
 - :mod:`companion.explore` holds each chapter's interactive figures.
 """

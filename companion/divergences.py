@@ -290,12 +290,12 @@ def hellinger(p: Tensor, q: Tensor, dim: int = -1) -> Tensor:
 
     Implements {eq}`eq-hellinger` with the **1/√2 convention**:
 
-    .. math:: H(p, q) = \frac{1}{\sqrt 2} \big\| \sqrt p - \sqrt q \big\|_2
+    .. math:: \mathrm{Hel}(p, q) = \frac{1}{\sqrt 2} \big\| \sqrt p - \sqrt q \big\|_2
               = \sqrt{1 - \textstyle\sum_x \sqrt{p(x) q(x)}},
 
-    so that ``H = 0`` iff ``p = q`` and ``H = 1`` iff the supports are disjoint. (Some texts omit
-    the 1/√2; their value is ``sqrt(2)`` times this one.) Computed from the first form, which
-    has no cancellation.
+    so that ``Hel = 0`` iff ``p = q`` and ``Hel = 1`` iff the supports are disjoint. (Some texts
+    omit the 1/√2; their value is ``sqrt(2)`` times this one.) Computed from the first form,
+    which has no cancellation.
 
     Parameters
     ----------

@@ -10,6 +10,9 @@
   norm interpolated linearly), and
   :func:`gaussian_norm_quantiles`, the exact quantiles of ‖z‖ for z ~ N(0, I_d) (a χ
   distribution), which concentrate around √d.
+* The geometry a decoder induces (eq-man-metric): :func:`decoder_jacobian` (J(z), by autograd),
+  :func:`pullback_metric` (G(z) = J(z)ᵀ J(z)) and :func:`curve_length` (the length of a latent
+  path measured through the decoder, eq-man-length).
 """
 
 from __future__ import annotations
@@ -32,6 +35,10 @@ __all__ = [
     "slerp",
     "gaussian_norm_quantiles",
     "gaussian_norm_mean",
+    "decoder_jacobian",
+    "pullback_metric",
+    "curve_length",
+    "magnification",
 ]
 
 METHODS = ("pca", "isomap", "lle", "tsne")
@@ -214,3 +221,63 @@ def gaussian_norm_mean(d: int) -> float:
     0 like 1/(4√d))."""
     d = check_int(d, "d", minimum=1)
     return math.sqrt(2) * math.exp(math.lgamma((d + 1) / 2) - math.lgamma(d / 2))
+
+
+def _latent_point(decoder: object, z: object) -> Tensor:
+    if not callable(decoder):
+        raise TypeError(f"decoder must be a callable map from R^k to R^d; got {type(decoder)}")
+    return check_tensor(z, "z", ndim=1)
+
+
+def decoder_jacobian(decoder, z: Tensor) -> Tensor:
+    """The Jacobian J(z) of ``decoder`` (a map from a 1-D tensor of k latent coordinates to a
+    1-D tensor of d data coordinates) at ``z``: a d × k matrix, J_ij = ∂x_i/∂z_j, by autograd."""
+    z = _latent_point(decoder, z)
+    out = decoder(z)
+    if not isinstance(out, Tensor) or out.ndim != 1:
+        raise ValueError("decoder must return a 1-D tensor (the d coordinates of one point)")
+    return torch.autograd.functional.jacobian(decoder, z)
+
+
+def pullback_metric(decoder, z: Tensor) -> Tensor:
+    """The metric the decoder induces on its latent space at ``z`` (eq-man-metric):
+    G(z) = J(z)ᵀ J(z), a k × k symmetric positive semi-definite matrix."""
+    jac = decoder_jacobian(decoder, z)
+    return jac.T @ jac
+
+
+def curve_length(decoder, path: Tensor) -> float:
+    """The length of the decoded curve x(t) = decoder(z(t)) (eq-man-length), for a latent path
+    given as an (n, k) tensor of points z(t_0), ..., z(t_{n-1}) with n >= 2.
+
+    Each segment contributes sqrt(Δzᵀ G(z̄) Δz) with G the pull-back metric at the segment's
+    midpoint z̄ (the midpoint rule of the length integral); the error falls like 1/n²."""
+    path = check_tensor(path, "path", ndim=2)
+    if path.shape[0] < 2:
+        raise ValueError(f"path needs at least 2 points; got {path.shape[0]}")
+    total = 0.0
+    for a, b in zip(path[:-1], path[1:], strict=True):
+        step = b - a
+        g = pullback_metric(decoder, 0.5 * (a + b))
+        total += float(torch.sqrt((step @ g @ step).clamp_min(0.0)))
+    return total
+
+
+def magnification(batch_decoder, points: Tensor) -> Tensor:
+    """sqrt(det G(z)) at each row of ``points`` (n, k): the factor by which the decoder scales a
+    small k-dimensional volume of latent space (the *magnification factor*).
+
+    ``batch_decoder`` maps an (n, k) batch to (n, d), each row on its own (as a VAE's ``decode``
+    does), so that all n Jacobians come from one batched autograd call."""
+    if not callable(batch_decoder):
+        raise TypeError("batch_decoder must be a callable map from (n, k) to (n, d)")
+    points = check_tensor(points, "points", ndim=2)
+    out = batch_decoder(points)
+    if not isinstance(out, Tensor) or out.ndim != 2 or out.shape[0] != points.shape[0]:
+        raise ValueError("batch_decoder must return one row (a 1-D point) per latent point")
+    jac = torch.autograd.functional.jacobian(
+        lambda zs: batch_decoder(zs).sum(0), points, vectorize=True
+    )  # (d, n, k): row i of the output depends on row i of the input only
+    jac = jac.permute(1, 0, 2)
+    metric = jac.transpose(-1, -2) @ jac
+    return torch.linalg.det(metric).clamp_min(0.0).sqrt()

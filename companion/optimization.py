@@ -11,10 +11,10 @@ Conventions
   papers; the chapter's section "PyTorch's conventions" lists the differences and the tests check
   that :func:`optimize` reproduces ``torch.optim`` to 1e-10 over 500 steps in float64:
 
-  - SGD with momentum keeps a buffer ``b_t = μ b_{t-1} + g_t`` (no ``1 - μ`` factor, ``b_1 =
+  - SGD with momentum keeps a buffer ``b_t = β b_{t-1} + g_t`` (no ``1 - β`` factor, ``b_1 =
     g_1``) and steps ``x_t = x_{t-1} - η b_t``; this is the heavy-ball method
-    ``x_t = x_{t-1} - η g_t + μ (x_{t-1} - x_{t-2})`` written with a buffer.
-  - Nesterov steps ``x_t = x_{t-1} - η (g_t + μ b_t)`` with the gradient at the *current*
+    ``x_t = x_{t-1} - η g_t + β (x_{t-1} - x_{t-2})`` written with a buffer.
+  - Nesterov steps ``x_t = x_{t-1} - η (g_t + β b_t)`` with the gradient at the *current*
     point: Sutskever et al.'s look-ahead form after a change of variables.
   - RMSprop divides by ``sqrt(s_t) + ε`` (ε outside the square root), no bias correction.
   - Adam divides the bias-corrected first moment by ``sqrt(v̂_t) + ε`` (ε outside the root).
@@ -44,6 +44,7 @@ __all__ = [
     "Momentum",
     "RMSprop",
     "Adam",
+    "Adagrad",
     "optimize",
     "pl_rate",
     "quadratic_rate",
@@ -56,6 +57,11 @@ __all__ = [
     "minmax_trajectory",
     "gradient_penalty",
     "mlp_forward_backward",
+    "clip_grad_norm",
+    "max_entropy",
+    "taylor_polynomial",
+    "taylor_remainder_integral",
+    "random_hessian_minimum_fraction",
 ]
 
 F64 = torch.float64
@@ -88,7 +94,7 @@ class Objective:
     xrange: tuple[float, float]
     yrange: tuple[float, float]
     smoothness: float | None = None  # L, where the gradient is globally L-Lipschitz
-    strong_convexity: float | None = None  # μ, where f is μ-strongly convex
+    strong_convexity: float | None = None  # m, where f is m-strongly convex
 
 
 def rosenbrock(a: float = 1.0, b: float = 100.0) -> Objective:
@@ -141,20 +147,20 @@ def beale() -> Objective:
 
 
 def quadratic(kappa: float = 10.0, L: float = 1.0, angle: float = math.pi / 6) -> Objective:
-    """``f(x) = ½ xᵀ H x`` with eigenvalues ``L`` and ``μ = L/κ``, eigenvectors rotated by
+    """``f(x) = ½ xᵀ H x`` with eigenvalues ``L`` and ``m = L/κ``, eigenvectors rotated by
     ``angle`` (radians). Minimum 0 at the origin; gradient ``H x`` is ``L``-Lipschitz and ``f`` is
-    ``μ``-strongly convex."""
+    ``m``-strongly convex."""
     kappa, L, angle = check_real(kappa, "kappa"), check_real(L, "L"), check_real(angle, "angle")
     if kappa < 1:
-        raise ValueError(f"kappa must be >= 1 (it is L/μ), got {kappa}")
+        raise ValueError(f"kappa must be >= 1 (it is L/m), got {kappa}")
     if L <= 0:
         raise ValueError(f"L must be > 0, got {L}")
-    mu = L / kappa
+    m = L / kappa
     c, s = math.cos(angle), math.sin(angle)
     h = torch.tensor(
         [
-            [L * c * c + mu * s * s, (L - mu) * c * s],
-            [(L - mu) * c * s, L * s * s + mu * c * c],
+            [L * c * c + m * s * s, (L - m) * c * s],
+            [(L - m) * c * s, L * s * s + m * c * c],
         ],
         dtype=F64,
     )
@@ -178,7 +184,7 @@ def quadratic(kappa: float = 10.0, L: float = 1.0, angle: float = math.pi / 6) -
         (-2.2, 2.2),
         (-2.2, 2.2),
         smoothness=L,
-        strong_convexity=mu,
+        strong_convexity=m,
     )
 
 
@@ -262,8 +268,8 @@ class GradientDescent(UpdateRule):
 class Momentum(UpdateRule):
     """SGD with momentum, PyTorch's convention {eq}`eq-opt-momentum`.
 
-    ``b_t = μ b_{t-1} + g_t`` (``b_1 = g_1``); plain: ``x_t = x_{t-1} - η b_t``;
-    Nesterov: ``x_t = x_{t-1} - η (g_t + μ b_t)``.
+    ``b_t = β b_{t-1} + g_t`` (``b_1 = g_1``); plain: ``x_t = x_{t-1} - η b_t``;
+    Nesterov: ``x_t = x_{t-1} - η (g_t + β b_t)``.
     """
 
     def __init__(self, lr: float, momentum: float = 0.9, nesterov: bool = False):
@@ -348,6 +354,34 @@ class Adam(UpdateRule):
         return x - self.lr * m_hat / (v_hat.sqrt() + self.eps)
 
 
+class Adagrad(UpdateRule):
+    """Adagrad, PyTorch's convention {eq}`eq-opt-adagrad`: ``s_t = s_{t-1} + g_t²`` (a plain sum,
+    ``s_0 = 0``), ``x_t = x_{t-1} - η_t g_t / (sqrt(s_t) + ε)`` with
+    ``η_t = η / (1 + (t - 1) · lr_decay)`` (``lr_decay = 0``: a constant η)."""
+
+    name = "Adagrad"
+
+    def __init__(self, lr: float = 0.01, eps: float = 1e-10, lr_decay: float = 0.0):
+        self.lr = _lr(lr)
+        self.eps = _eps(eps)
+        self.lr_decay = check_real(lr_decay, "lr_decay")
+        if self.lr_decay < 0:
+            raise ValueError(f"lr_decay must be >= 0, got {self.lr_decay}")
+        self.reset()
+
+    def reset(self) -> None:
+        super().reset()
+        self.sum_sq: Tensor | None = None
+
+    def step(self, x: Tensor, g: Tensor) -> Tensor:
+        self.t += 1
+        prev = torch.zeros_like(g) if self.sum_sq is None else self.sum_sq
+        clr = self.lr / (1 + (self.t - 1) * self.lr_decay)
+        # PyTorch's order of floating-point operations (addcmul, then addcdiv).
+        self.sum_sq = torch.addcmul(prev, g, g, value=1)
+        return torch.addcdiv(x, g, self.sum_sq.sqrt() + self.eps, value=-clr)
+
+
 def optimize(
     rule: UpdateRule,
     grad: Objective | Callable[[Tensor], Tensor],
@@ -398,23 +432,23 @@ def optimize(
 # --- rates -------------------------------------------------------------------------------------
 
 
-def pl_rate(mu: float, L: float, lr: float) -> float:
-    """Contraction factor of ``f(x_k) - f*`` per gradient step under μ-PL and L-smoothness:
-    ``1 - 2 μ η (1 - L η / 2)`` {eq}`eq-opt-pl-rate`; equals ``1 - μ/L`` at ``η = 1/L``.
+def pl_rate(m: float, L: float, lr: float) -> float:
+    """Contraction factor of ``f(x_k) - f*`` per gradient step under m-PL and L-smoothness:
+    ``1 - 2 m η (1 - L η / 2)`` {eq}`eq-opt-pl-rate`; equals ``1 - m/L`` at ``η = 1/L``.
     Only a contraction for ``0 < η < 2/L``."""
-    mu, L, lr = check_real(mu, "mu"), check_real(L, "L"), _lr(lr)
-    if not 0 < mu <= L:
-        raise ValueError(f"need 0 < mu <= L, got mu={mu}, L={L}")
-    return 1.0 - 2.0 * mu * lr * (1.0 - L * lr / 2.0)
+    m, L, lr = check_real(m, "m"), check_real(L, "L"), _lr(lr)
+    if not 0 < m <= L:
+        raise ValueError(f"need 0 < m <= L, got m={m}, L={L}")
+    return 1.0 - 2.0 * m * lr * (1.0 - L * lr / 2.0)
 
 
-def quadratic_rate(mu: float, L: float, lr: float) -> float:
+def quadratic_rate(m: float, L: float, lr: float) -> float:
     """Exact worst-case contraction of the distance to the minimiser for gradient descent on a
-    quadratic with Hessian eigenvalues in ``[μ, L]``: ``max(|1 - η μ|, |1 - η L|)``."""
-    mu, L, lr = check_real(mu, "mu"), check_real(L, "L"), _lr(lr)
-    if not 0 < mu <= L:
-        raise ValueError(f"need 0 < mu <= L, got mu={mu}, L={L}")
-    return max(abs(1 - lr * mu), abs(1 - lr * L))
+    quadratic with Hessian eigenvalues in ``[m, L]``: ``max(|1 - η m|, |1 - η L|)``."""
+    m, L, lr = check_real(m, "m"), check_real(L, "L"), _lr(lr)
+    if not 0 < m <= L:
+        raise ValueError(f"need 0 < m <= L, got m={m}, L={L}")
+    return max(abs(1 - lr * m), abs(1 - lr * L))
 
 
 # --- stochastic gradients -----------------------------------------------------------------------
@@ -657,3 +691,157 @@ def mlp_forward_backward(
     d_a = (d_yhat @ W2) * (1 - h**2)
     grads = {"W1": d_a.T @ x, "b1": d_a.sum(0), "W2": d_yhat.T @ h, "b2": d_yhat.sum(0)}
     return loss, grads
+
+
+# --- gradient clipping --------------------------------------------------------------------------
+
+#: Added to the total norm before dividing, as ``torch.nn.utils.clip_grad_norm_`` does.
+CLIP_EPS = 1e-6
+
+
+def clip_grad_norm(grads: object, max_norm: float) -> tuple[list[Tensor], Tensor]:
+    """Clip a list of gradient tensors by their **global** Euclidean norm {eq}`eq-opt-clip`.
+
+    ``N = sqrt(sum over all tensors and entries of g²)``; every tensor is multiplied by
+    ``min(1, max_norm / (N + 1e-6))``, so the direction of the full gradient is kept and only
+    its length is capped. Returns ``(clipped copies, N)``; the inputs are not modified (unlike
+    ``torch.nn.utils.clip_grad_norm_``, which scales ``p.grad`` in place).
+    """
+    if isinstance(grads, Tensor):
+        grads = [grads]
+    if not isinstance(grads, (list, tuple)) or len(grads) == 0:
+        raise TypeError("grads must be a tensor or a non-empty list of tensors")
+    grads = [check_tensor(g, f"grads[{i}]") for i, g in enumerate(grads)]
+    max_norm = check_real(max_norm, "max_norm")
+    if max_norm <= 0:
+        raise ValueError(f"max_norm must be > 0, got {max_norm}")
+    total = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
+    coef = torch.clamp(max_norm / (total + CLIP_EPS), max=1.0)
+    return [g * coef for g in grads], total
+
+
+# --- maximum entropy (Lagrange multipliers, KKT) ------------------------------------------------
+
+
+def _gibbs(values: Tensor, lam: float) -> Tensor:
+    return torch.softmax(lam * values, dim=0)
+
+
+def _solve_mean(values: Tensor, mean: float) -> float:
+    """The λ with ``sum_i x_i softmax(λ x)_i = mean``: the mean is increasing in λ (its
+    derivative is the variance), so bracket and bisect."""
+    lo, hi = -1.0, 1.0
+    while float(values @ _gibbs(values, lo)) > mean:
+        lo *= 2
+    while float(values @ _gibbs(values, hi)) < mean:
+        hi *= 2
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if float(values @ _gibbs(values, mid)) < mean:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo <= 1e-15 * max(1.0, abs(mid)):
+            break
+    return 0.5 * (lo + hi)
+
+
+def max_entropy(values: object, mean: float | None = None, *, at_most: bool = False) -> dict:
+    """The maximum-entropy distribution on the finite set ``values`` {eq}`eq-opt-gibbs`.
+
+    * ``mean=None``: no constraint but normalisation; the answer is uniform.
+    * ``mean=μ``: the constraint ``E X = μ`` (``min < μ < max``); the answer is the Gibbs form
+      ``p_i = exp(λ x_i) / Z(λ)`` with the multiplier λ solving the constraint.
+    * ``at_most=True``: the inequality ``E X ≤ μ`` (KKT): the uniform distribution if its mean
+      already satisfies it (inactive constraint, multiplier 0), else the equality solution.
+
+    Returns ``{"p", "lam", "entropy"}`` (entropy in nats, λ a float).
+    """
+    x = check_tensor(values, "values", ndim=1).to(F64)
+    if x.numel() < 2 or bool((x == x[0]).all()):
+        raise ValueError("values needs at least two distinct points")
+    if mean is None:
+        if at_most:
+            raise ValueError("at_most=True needs a mean bound")
+        lam = 0.0
+    else:
+        mean = check_real(mean, "mean")
+        lo, hi = float(x.min()), float(x.max())
+        if not lo < mean < hi:
+            raise ValueError(f"mean must lie strictly between {lo:g} and {hi:g}, got {mean:g}")
+        inactive = at_most and float(x.mean()) <= mean
+        lam = 0.0 if inactive else _solve_mean(x - x.mean(), mean - float(x.mean()))
+    p = _gibbs(x, lam)
+    entropy = -(p * torch.log(p.clamp_min(1e-300))).sum()
+    return {"p": p, "lam": lam, "entropy": entropy}
+
+
+# --- Taylor's theorem ---------------------------------------------------------------------------
+
+
+def taylor_polynomial(derivatives: object, a: float, x: object) -> Tensor:
+    """``P_k(x) = sum_{j=0}^k f^(j)(a) (x - a)^j / j!`` from ``derivatives = [f(a), f'(a), ...,
+    f^(k)(a)]`` {eq}`eq-opt-taylor`; ``x`` a float tensor of any shape."""
+    d = check_tensor(derivatives, "derivatives", ndim=1)
+    a = check_real(a, "a")
+    x = check_tensor(x, "x")
+    h = x - a
+    out = torch.zeros_like(x)
+    for j in range(d.numel() - 1, -1, -1):  # Horner: ((c_k h/k + c_{k-1}) h/(k-1) + ...)
+        out = d[j] + out * h / (j + 1)
+    return out
+
+
+def taylor_remainder_integral(
+    next_derivative: Callable[[Tensor], Tensor], a: float, x: float, k: int, nodes: int = 64
+) -> float:
+    """The integral form of the remainder {eq}`eq-opt-taylor-integral`,
+    ``R_k(x) = ∫_a^x f^(k+1)(t) (x - t)^k / k! dt``, by Gauss–Legendre quadrature with
+    ``nodes`` points (exact for polynomial integrands of degree < 2·nodes)."""
+    if not callable(next_derivative):
+        raise TypeError("next_derivative must be a function t -> f^(k+1)(t)")
+    a, x = check_real(a, "a"), check_real(x, "x")
+    k = check_int(k, "k", minimum=0)
+    nodes = check_int(nodes, "nodes", minimum=1)
+    u, w = _legendre(nodes)
+    t = a + (x - a) * (u + 1) / 2  # nodes mapped from [-1, 1] to [a, x]
+    integrand = next_derivative(t) * (x - t) ** k / math.factorial(k)
+    return float((w * integrand).sum() * (x - a) / 2)
+
+
+def _legendre(n: int) -> tuple[Tensor, Tensor]:
+    """Gauss–Legendre nodes and weights on [-1, 1] (Golub–Welsch: eigenvalues of the Jacobi
+    matrix)."""
+    i = torch.arange(1, n, dtype=F64)
+    off = i / torch.sqrt(4 * i**2 - 1)
+    J = torch.diag(off, 1) + torch.diag(off, -1)
+    u, V = torch.linalg.eigh(J)
+    return u, 2 * V[0] ** 2
+
+
+# --- random Hessians: why saddles dominate ------------------------------------------------------
+
+
+def random_hessian_minimum_fraction(
+    d: int, samples: int = 100_000, *, seed: int = 0, device: str | torch.device = "cpu"
+) -> dict:
+    """Draw ``samples`` random symmetric ``d × d`` matrices from the Gaussian orthogonal ensemble
+    (``(A + Aᵀ)/√2`` with i.i.d. standard normal ``A``) and report how many are positive
+    definite — the Hessian of a *minimum* — rather than indefinite (a saddle).
+
+    Returns ``{"fraction", "stderr", "negative_share"}``: the fraction with all eigenvalues
+    ``> 0``, its binomial standard error, and the mean share of negative eigenvalues.
+    """
+    d = check_int(d, "d", minimum=1)
+    samples = check_int(samples, "samples", minimum=1)
+    if d * d * samples > 5 * 10**7:
+        raise ValueError(f"d² · samples = {d * d * samples} is too large (at most 5e7)")
+    gen = torch.Generator(device=device).manual_seed(check_int(seed, "seed", minimum=0))
+    A = torch.randn(samples, d, d, generator=gen, dtype=F64, device=device)
+    eig = torch.linalg.eigvalsh((A + A.transpose(-1, -2)) / math.sqrt(2))
+    frac = float((eig > 0).all(dim=-1).double().mean())
+    return {
+        "fraction": frac,
+        "stderr": math.sqrt(max(frac * (1 - frac), 1e-300) / samples),
+        "negative_share": float((eig < 0).double().mean()),
+    }

@@ -17,6 +17,13 @@ Conventions (the book's, stated once here):
 log p(x), the posterior and the ELBO of any Gaussian q are all closed form; the
 chapter uses it to verify the identity log p(x) = ELBO + KL(q ‖ p(z|x)) (eq-vae-identity) exactly.
 
+Variational inference beyond the VAE: :func:`normal_gamma_posterior` (the exact posterior and
+evidence of a Gaussian with unknown mean and precision under its conjugate prior) and
+:func:`cavi_normal_gamma` (mean-field coordinate-ascent VI on the same model, eq-vae-cavi), and,
+for a trained VAE, :func:`elbo_of_q` (the ELBO of any diagonal Gaussian q, not only the
+encoder's) and :func:`refine_q` (non-amortised VI started from the encoder's output, which
+measures the amortisation gap).
+
 The family contract (see :mod:`companion.models`)::
 
     model = vae.fit(data, steps=None, seed=0, device=None, progress=True, **hyper)
@@ -47,6 +54,10 @@ __all__ = [
     "BETAS",
     "binarized_digits",
     "LOG_2PI",
+    "normal_gamma_posterior",
+    "cavi_normal_gamma",
+    "elbo_of_q",
+    "refine_q",
 ]
 
 LOG_2PI = math.log(2 * math.pi)
@@ -536,3 +547,141 @@ PRETRAINED = {
     "vae_digits_cvae": lambda: _pretrain_digits(conditional=True),
     **{f"vae_beta_{name}": _beta_model(beta) for name, beta in BETAS.items()},
 }
+
+
+# -- variational inference beyond the VAE ---------------------------------------------------------
+def _normal_gamma_args(x, mu0, lam0, a0, b0) -> tuple[Tensor, float, float, float, float]:
+    x = check_tensor(x, "x", ndim=1).detach().double().cpu()
+    mu0 = check_real(mu0, "mu0")
+    lam0, a0, b0 = (check_real(v, n) for v, n in ((lam0, "lam0"), (a0, "a0"), (b0, "b0")))
+    for value, name in ((lam0, "lam0"), (a0, "a0"), (b0, "b0")):
+        if value <= 0:
+            raise ValueError(f"{name} must be > 0; got {value}")
+    return x, mu0, lam0, a0, b0
+
+
+def normal_gamma_posterior(
+    x: Tensor, mu0: float = 0.0, lam0: float = 1.0, a0: float = 1.0, b0: float = 1.0
+) -> dict[str, float]:
+    """Exact posterior of x_i ~ N(μ, 1/τ) under μ | τ ~ N(mu0, 1/(lam0 τ)), τ ~ Gamma(a0, b0)
+    (shape a0, rate b0): μ | τ, x ~ N(m, 1/(kappa τ)), τ | x ~ Gamma(a, b), and the log evidence
+    log p(x) in nats."""
+    x, mu0, lam0, a0, b0 = _normal_gamma_args(x, mu0, lam0, a0, b0)
+    n, xbar = x.numel(), float(x.mean())
+    kappa = lam0 + n
+    m = (lam0 * mu0 + n * xbar) / kappa
+    a = a0 + n / 2
+    b = b0 + 0.5 * float(((x - xbar) ** 2).sum()) + lam0 * n * (xbar - mu0) ** 2 / (2 * kappa)
+    log_ev = (
+        math.lgamma(a) - math.lgamma(a0) + a0 * math.log(b0) - a * math.log(b)
+        + 0.5 * math.log(lam0 / kappa) - 0.5 * n * LOG_2PI
+    )  # fmt: skip
+    return {"m": m, "kappa": kappa, "a": a, "b": b, "log_evidence": log_ev}
+
+
+def _normal_gamma_elbo(x, mu0, lam0, a0, b0, m, lam, a, b) -> float:
+    """ELBO of q(μ) q(τ) = N(m, 1/lam) Gamma(a, b) for the model of normal_gamma_posterior."""
+    n = x.numel()
+    e_tau, e_log_tau = a / b, torch.special.digamma(torch.tensor(a)).item() - math.log(b)
+    spread = float(((x - m) ** 2).sum()) + n / lam
+    prior_mu = (m - mu0) ** 2 + 1 / lam
+    return (
+        0.5 * n * (e_log_tau - LOG_2PI) - 0.5 * e_tau * spread
+        + 0.5 * (math.log(lam0) + e_log_tau - LOG_2PI) - 0.5 * e_tau * lam0 * prior_mu
+        + a0 * math.log(b0) - math.lgamma(a0) + (a0 - 1) * e_log_tau - b0 * e_tau
+        + 0.5 * (1 + LOG_2PI - math.log(lam))
+        + a - math.log(b) + math.lgamma(a) + (1 - a) * (e_log_tau + math.log(b))
+    )  # fmt: skip
+
+
+def cavi_normal_gamma(
+    x: Tensor,
+    mu0: float = 0.0,
+    lam0: float = 1.0,
+    a0: float = 1.0,
+    b0: float = 1.0,
+    *,
+    iters: int = 20,
+    tau_init: float = 1.0,
+) -> dict[str, object]:
+    """Mean-field coordinate-ascent VI (eq-vae-cavi) for the model of
+    :func:`normal_gamma_posterior`, with q(μ) q(τ) = N(m, 1/lam) Gamma(a, b).
+
+    Starts from E_q[τ] = ``tau_init`` and alternates the two optimal updates ``iters`` times.
+    Returns the final m, lam, a, b and ``elbo``, the ELBO in nats after each full sweep."""
+    x, mu0, lam0, a0, b0 = _normal_gamma_args(x, mu0, lam0, a0, b0)
+    iters = check_int(iters, "iters", minimum=1)
+    e_tau = check_real(tau_init, "tau_init")
+    if e_tau <= 0:
+        raise ValueError(f"tau_init must be > 0; got {e_tau}")
+    n = x.numel()
+    m = (lam0 * mu0 + float(x.sum())) / (lam0 + n)  # the same at every sweep
+    a = a0 + (n + 1) / 2
+    history = []
+    for _ in range(iters):
+        lam = (lam0 + n) * e_tau
+        b = b0 + 0.5 * (float(((x - m) ** 2).sum()) + n / lam + lam0 * ((m - mu0) ** 2 + 1 / lam))
+        e_tau = a / b
+        history.append(_normal_gamma_elbo(x, mu0, lam0, a0, b0, m, lam, a, b))
+    return {"m": m, "lam": lam, "a": a, "b": b, "elbo": history}
+
+
+def _q_args(model: object, x: object, mu: object, sigma: object) -> tuple:
+    if not isinstance(model, VAE):
+        raise TypeError(f"model must be a companion.vae.VAE; got {type(model).__name__}")
+    if model.n_classes:
+        raise ValueError("elbo_of_q and refine_q take an unconditional VAE")
+    x = model._check_x(x)
+    mu, sigma = check_tensor(mu, "mu", ndim=2), check_tensor(sigma, "sigma", ndim=2)
+    if mu.shape != (x.shape[0], model.latent_dim) or sigma.shape != mu.shape:
+        raise ValueError(
+            f"mu and sigma must both have shape {(x.shape[0], model.latent_dim)}; "
+            f"got {tuple(mu.shape)} and {tuple(sigma.shape)}"
+        )
+    if (sigma.detach() <= 0).any():
+        raise ValueError("sigma is a standard deviation and must be > 0 everywhere")
+    return x, mu, sigma
+
+
+def elbo_of_q(
+    model: VAE, x: Tensor, mu: Tensor, sigma: Tensor, *, samples: int = 64, generator=None
+) -> Tensor:
+    """The ELBO of each row of ``x`` (eq-vae-elbo) for the diagonal Gaussian q = N(mu, diag σ²)
+    given explicitly (one row per data point) rather than computed by the encoder. The
+    reconstruction term averages ``samples`` reparameterised draws (noise from ``generator``)."""
+    x, mu, sigma = _q_args(model, x, mu, sigma)
+    samples = check_int(samples, "samples", minimum=1)
+    eps = torch.randn((samples, *mu.shape), generator=generator, dtype=mu.dtype)
+    z = mu + sigma * eps.to(mu.device)
+    recon = model._log_lik(x.expand(samples, *x.shape), model._decode(z, None)).mean(0)
+    return recon - 0.5 * (mu**2 + sigma**2 - 1.0 - 2.0 * torch.log(sigma)).sum(-1)
+
+
+def refine_q(
+    model: VAE, x: Tensor, *, steps: int = 300, lr: float = 0.05, samples: int = 16, seed: int = 0
+) -> tuple[Tensor, Tensor]:
+    """Non-amortised VI: start from the encoder's q(z|x) and maximise each row's own ELBO over its
+    own (μ, log σ) with Adam (the model's weights stay fixed). Returns the refined (μ, σ)."""
+    if not isinstance(model, VAE):
+        raise TypeError(f"model must be a companion.vae.VAE; got {type(model).__name__}")
+    steps, samples = check_int(steps, "steps"), check_int(samples, "samples")
+    lr = check_real(lr, "lr")
+    if lr <= 0:
+        raise ValueError(f"lr must be > 0; got {lr}")
+    with torch.no_grad():
+        mu0, sigma0 = model.encode(x)
+    mu, log_sigma = mu0.clone().requires_grad_(True), sigma0.log().clone().requires_grad_(True)
+    opt = torch.optim.Adam([mu, log_sigma], lr=lr)
+    gen = torch.Generator().manual_seed(check_int(seed, "seed", minimum=0))
+    for p in model.parameters():
+        p.requires_grad_(False)
+    try:
+        for _ in range(steps):
+            opt.zero_grad()
+            loss = -elbo_of_q(model, x, mu, log_sigma.exp(), samples=samples, generator=gen).sum()
+            loss.backward()
+            opt.step()
+    finally:
+        for p in model.parameters():
+            p.requires_grad_(True)
+    return mu.detach(), log_sigma.detach().exp()

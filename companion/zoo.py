@@ -484,10 +484,10 @@ def ode_log_prob(
 ) -> tuple[Tensor, Tensor]:
     """Exact log-density of a continuous flow at data points ``x`` (eq-zoo-cnf).
 
-    The flow carries ``z = x_0 ~ N(0, I)`` to ``x = x_1`` along ``dx/dt = v(x, t)``, and along a
-    path ``d log p_t(x_t)/dt = −tr(∂v/∂x)``. Integrating the augmented state ``(x_t, ℓ_t)``
-    backwards from ``t = 1`` to ``0`` with RK4 gives ``z`` and
-    ``log p_1(x) = log N(z; 0, I) − ∫_0^1 tr(∂v/∂x)(x_t, t) dt``. Returns ``(log p(x), z)``.
+    The path ``dy/dt = v(y, t)`` carries noise ``z ~ N(0, I)`` at ``t = 0`` to data ``x`` at
+    ``t = 1``, and along it ``d log p_t(y_t)/dt = −tr(∂v/∂y)``. Integrating the augmented state
+    ``(y_t, ℓ_t)`` backwards from ``t = 1`` to ``0`` with RK4 gives ``z = f(x)`` and
+    ``log p_1(x) = log N(z; 0, I) − ∫_0^1 tr(∂v/∂y)(y_t, t) dt``. Returns ``(log p(x), z)``.
     """
     x = check_tensor(x, "x", ndim=2)
     n_steps = check_int(n_steps, "n_steps")
@@ -516,8 +516,8 @@ def fit_ode_flow(
     batch_size: int = 256,
 ) -> VelocityNet:
     """Train a :class:`VelocityNet` by conditional flow matching (eq-zoo-flow-matching):
-    regress ``v(x_t, t)`` on ``x_1 − x_0`` along straight paths ``x_t = (1 − t) x_0 + t x_1``
-    with ``x_0 ~ N(0, I)`` and ``x_1`` a data point."""
+    regress ``v(y_t, t)`` on ``x − z`` along straight paths ``y_t = (1 − t) z + t x`` with
+    noise ``z ~ N(0, I)`` and ``x`` a data point."""
     steps = check_fit_args(steps, seed, progress, default_steps=2000)
     dev = resolve_device(device)
     data = prepare_data(data, device=dev)
@@ -527,10 +527,10 @@ def fit_ode_flow(
     it = batches(data, batch_size, gen)
 
     def loss_fn():
-        x1 = next(it)
-        x0 = torch.randn(x1.shape, generator=gen).to(dev)
-        t = torch.rand(x1.shape[0], 1, generator=gen).to(dev)
-        return ((model(x0 + t * (x1 - x0), t) - (x1 - x0)) ** 2).sum(1).mean()
+        x = next(it)
+        z = torch.randn(x.shape, generator=gen).to(dev)
+        t = torch.rand(x.shape[0], 1, generator=gen).to(dev)
+        return ((model(z + t * (x - z), t) - (x - z)) ** 2).sum(1).mean()
 
     return _adam_fit(model, loss_fn, steps, lr, progress, "flow matching", "fm")
 

@@ -42,6 +42,7 @@ from companion import (
     diffusion,
     divergences,
     flows,
+    functional,
     gan,
     information,
     linalg,
@@ -485,6 +486,43 @@ def test_mmd2_on_target():
     (grad,) = torch.autograd.grad(value, h)
     on_target(value, grad)
     same(value.detach(), divergences.mmd2(x, y, 1.2))
+
+
+# -- functional ------------------------------------------------------------------------------------
+def test_kernels_and_kernel_ridge_on_target():
+    x, y = randn(40, 2, seed=3), randn(30, 2, seed=4)
+    agree(functional.rbf_kernel, x, y, bandwidth=0.7)
+    agree(functional.laplace_kernel, x, y, bandwidth=0.7)
+    agree(functional.polynomial_kernel, x, y, degree=3, coef0=0.5)
+    agree(functional.linear_kernel, x, y)
+    targets = randn(40, seed=5)
+    model = functional.KernelRidge("rbf", lam=0.1, bandwidth=0.8)
+    out = model.fit(x.to(DEV), targets.to(DEV)).predict(y.to(DEV))
+    ref = functional.KernelRidge("rbf", lam=0.1, bandwidth=0.8).fit(x, targets).predict(y)
+    same(out, ref, rtol=1e-9, atol=1e-10)
+    on_target(model.rkhs_norm())
+    for kernel, params in (("rbf", dict(bandwidth=0.6)), ("polynomial", dict(degree=2))):
+        agree(functional.mmd2, x, y, kernel, **params)
+        agree(functional.mmd_witness, x, y, x[:7], kernel, **params)
+    z, vals = randn(12, 2, seed=6), randn(12, seed=7)
+    agree(functional.lipschitz_extension, z, vals, y)
+
+
+def test_gp_samples_and_kr_dual_on_target():
+    grid = torch.linspace(-1, 1, 5, dtype=F64)
+    draws = functional.gp_prior_samples(grid.to(DEV), "rbf", n_samples=20_000, seed=1)
+    on_target(draws)
+    finite(draws)
+    # drawn with a generator on the device: same seed, same draws; covariance = the kernel
+    again = functional.gp_prior_samples(grid.to(DEV), "rbf", n_samples=20_000, seed=1)
+    assert torch.equal(draws, again)
+    emp = torch.cov(draws.T).cpu()
+    torch.testing.assert_close(emp, functional.rbf_kernel(grid), rtol=0, atol=0.05)
+    pytest.importorskip("scipy")
+    x, y = randn(9, 2, seed=8), randn(7, 2, seed=9)
+    dual = functional.kantorovich_dual(x.to(DEV), y.to(DEV))
+    on_target(dual.potential_x, dual.potential_y)
+    assert math.isclose(dual.value, functional.kantorovich_dual(x, y).value, abs_tol=1e-12)
 
 
 # -- linalg ----------------------------------------------------------------------------------------

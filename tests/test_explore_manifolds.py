@@ -58,3 +58,15 @@ def test_spectrum_figure_and_bad_input():
         ex.spectrum_figure({})
     with pytest.raises(ValueError, match="log2_d"):
         ex.norm_figure(13.0)
+
+
+def test_magnification_figure_draws_log_volume_and_refuses_mismatched_grids():
+    axis = np.linspace(-1, 1, 3)
+    vol = np.array([[1.0, 10.0, 100.0]] * 3)
+    codes, labels = np.zeros((4, 2)), np.arange(4)
+    fig = ex.magnification_figure(axis, vol, codes, labels, paths={"p": np.zeros((2, 2))})
+    go.Figure(fig.to_plotly_json())
+    assert np.allclose(np.asarray(fig.data[0].z)[0], [0.0, 1.0, 2.0])
+    assert [t.name for t in fig.data[1:]] == ["encoded digits", "p"]
+    with pytest.raises(ValueError, match="shape"):
+        ex.magnification_figure(axis, vol[:2], codes, labels)

@@ -94,6 +94,7 @@ FACTORIES = [
     lambda mode: ex.optimizer_explorer("beale", mode=mode),
     lambda mode: ex.optimizer_explorer("quadratic", mode=mode),
     lambda mode: ex.adaptive_explorer("beale", mode=mode),
+    ex.maxent_explorer,
 ]
 
 
@@ -213,3 +214,32 @@ def test_optimizer_sweeps_equal_single_runs(optimizer):
         run = ex.optimizer_run("beale", optimizer, a, b)["trajectory"]
         alone = ex._batch_run("beale", optimizer, [(a, b)])[:, 0]
         np.testing.assert_array_equal(run, alone)
+
+
+@pytest.mark.parametrize("mean", [1.25, 2.0, 3.5, 4.5, 5.75])
+def test_maxent_title_against_scipy_root_finding(mean):
+    from scipy.optimize import brentq
+    from scipy.stats import entropy
+
+    faces = np.arange(1.0, 7.0)
+
+    def gibbs(lam):
+        w = np.exp(lam * (faces - faces.max()))
+        return w / w.sum()
+
+    lam = brentq(lambda t: gibbs(t) @ faces - mean, -50, 50, xtol=1e-14)
+    title = ex.maxent_figure(mean).layout.title.text
+    shown_lam, shown_h = numbers(title.split(":", 1)[1])[:2]
+    assert shown_lam == pytest.approx(lam, abs=6e-4)
+    assert shown_h == pytest.approx(entropy(gibbs(lam)), abs=6e-5)
+    fig = ex.maxent_figure(mean)
+    assert np.allclose(fig.data[0].y, gibbs(lam), atol=1e-8)
+    # Right panel: log p is the line λx − log Z through the points.
+    assert np.allclose(np.log(fig.data[0].y), fig.data[2].y)
+    if mean == 3.5:
+        assert "λ = +0.000" in title
+
+
+def test_maxent_figure_rejects_impossible_means():
+    with pytest.raises(ValueError, match="strictly between"):
+        ex.maxent_figure(6.0)

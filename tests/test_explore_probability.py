@@ -73,6 +73,29 @@ def test_is_second_moment_against_quadrature(mu, sigma):
 def test_is_second_moment_infinite_for_light_tailed_proposals():
     assert math.isinf(ex.is_second_moment(4.0, 0.7))
     assert math.isfinite(ex.is_second_moment(4.0, 0.71))
+    # Just below sigma^2 = 1/2 the integrand grows like exp(+eps x^2): infinite.
+    assert math.isinf(ex.is_second_moment(4.0, math.sqrt(0.5 * (1 - 1e-9))))
+
+
+@pytest.mark.parametrize("mu", [4.0, 1.0, 0.3])
+@pytest.mark.parametrize("rel_gap", [0.0, 1e-9, 1e-6])
+def test_is_second_moment_at_the_boundary_sigma2_half(mu, rel_gap):
+    """At sigma^2 = 1/2 the moment is finite when mu > 0 (integrand exp(mu^2 - 2 mu x))."""
+    sigma = math.sqrt(0.5 * (1 + rel_gap))
+    m2 = integrate.quad(
+        lambda x: math.exp(2 * stats.norm.logpdf(x) - stats.norm.logpdf(x, mu, sigma)),
+        4,
+        math.inf,
+        epsabs=0,
+        epsrel=1e-10,
+        limit=200,
+    )[0]
+    assert ex.is_second_moment(mu, sigma) == pytest.approx(m2, rel=1e-5)
+
+
+@pytest.mark.parametrize("mu", [0.0, -2.0])
+def test_is_second_moment_at_the_boundary_infinite_for_nonpositive_mu(mu):
+    assert math.isinf(ex.is_second_moment(mu, math.sqrt(0.5)))
     assert "true relative standard error ∞" in ex.is_figure(4.0, 0.4).layout.title.text
     with pytest.raises(ValueError, match="sigma"):
         ex.is_second_moment(1.0, 0.0)
@@ -94,7 +117,8 @@ def test_clt_title_exact_tail_and_chebyshev(log2n, k):
 def test_mvn_title_formula_and_slab():
     title = ex.mvn_figure(-0.6, 1.5, -1.0).layout.title.text
     m = re.search(
-        r"E = (-?\d+\.\d+), sd = (\d+\.\d+);\s+(\d+) slab samples: mean (-?\d+\.\d+)", title
+        r"E = (-?\d+\.\d+), sd = (\d+\.\d+);(?:\s|<br>)+(\d+) slab samples: mean (-?\d+\.\d+)",
+        title,
     )
     cm, csd, cnt, smean = (float(v) for v in m.groups())
     # mu_2 + rho sigma2 (a - mu_1) and sigma2 sqrt(1 - rho^2), by hand.

@@ -151,3 +151,27 @@ def test_bad_input():
         )
     with pytest.raises(ValueError, match="non-empty"):
         ex.beta_table({}, torch.zeros(2, 64))
+
+
+def test_cavi_figure_against_the_exact_posterior_and_slider_extremes():
+    from tests.helpers import check_slider_extremes
+
+    cav = ex.cavi_example()
+    fig = ex.cavi_figure(float(ex.CAVI_SWEEPS))
+    go.Figure(fig.to_plotly_json())
+    gap = float(re.findall(r"gap (-?\d+\.\d+)", fig.layout.title.text)[0])
+    assert gap == pytest.approx(
+        cav["exact"]["log_evidence"] - cav["fits"][-1]["elbo"][-1], abs=1e-4
+    )
+    assert gap > 0
+    # The exact contour is the Normal–Gamma density, by scipy at one grid point.
+    post = np.asarray(fig.data[0].z)
+    mu, tau = np.asarray(fig.data[0].x), np.asarray(fig.data[0].y)
+    e = cav["exact"]
+    ref = stats.gamma.pdf(tau[40], e["a"], scale=1 / e["b"]) * stats.norm.pdf(
+        mu[30], e["m"], 1 / math.sqrt(e["kappa"] * tau[40])
+    )
+    assert post[40, 30] == pytest.approx(ref, abs=1e-6)
+    with pytest.raises(ValueError, match="sweeps"):
+        ex.cavi_figure(0.0)
+    check_slider_extremes(ex.cavi_explorer(mode="live"))

@@ -163,3 +163,75 @@ def test_bad_input():
         mf.gaussian_norm_quantiles(3, [0.0, 0.5])
     with pytest.raises(ValueError, match="d must"):
         mf.gaussian_norm_mean(0)
+
+
+def _roll(v):
+    return torch.stack([v[0] * torch.cos(v[0]), v[1], v[0] * torch.sin(v[0])])
+
+
+def test_decoder_jacobian_and_metric_of_the_swiss_roll_match_the_hand_derivation():
+    t, h = 6.1, -2.0
+    z = torch.tensor([t, h], dtype=F64)
+    jac = mf.decoder_jacobian(_roll, z)
+    hand = torch.tensor(
+        [[math.cos(t) - t * math.sin(t), 0.0], [0.0, 1.0], [math.sin(t) + t * math.cos(t), 0.0]],
+        dtype=F64,
+    )
+    assert torch.allclose(jac, hand, atol=1e-12)
+    metric = mf.pullback_metric(_roll, z)
+    assert torch.allclose(metric, torch.diag(torch.tensor([1 + t * t, 1.0], dtype=F64)))
+
+
+def test_metric_of_a_neural_decoder_against_finite_differences():
+    gen = torch.Generator().manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.Tanh(), torch.nn.Linear(16, 5))
+    net = net.double()
+    with torch.no_grad():
+        for p in net.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen, dtype=F64))
+    z = torch.tensor([0.3, -0.7], dtype=F64)
+    eps = 1e-6
+    fd = torch.stack(
+        [(net(z + eps * e) - net(z - eps * e)) / (2 * eps) for e in torch.eye(2, dtype=F64)], 1
+    )
+    assert torch.allclose(mf.pullback_metric(net, z), fd.T @ fd, atol=1e-6)
+    # The batched magnification factor agrees with the pointwise metric.
+    pts = torch.randn(7, 2, generator=gen, dtype=F64)
+    vol = mf.magnification(net, pts)
+    ref = torch.stack([torch.linalg.det(mf.pullback_metric(net, p)).sqrt() for p in pts])
+    assert torch.allclose(vol, ref, atol=1e-10)
+
+
+def test_curve_length_against_closed_forms():
+    # A spiral of the roll at fixed h: ∫ sqrt(1 + t²) dt, by SciPy quadrature.
+    from scipy import integrate
+
+    t = torch.linspace(2.0, 9.0, 300, dtype=F64)
+    path = torch.stack([t, torch.full_like(t, 4.0)], 1)
+    exact = integrate.quad(lambda s: math.sqrt(1 + s * s), 2.0, 9.0)[0]
+    assert mf.curve_length(_roll, path) == pytest.approx(exact, rel=1e-5)
+
+    # A linear decoder with orthonormal columns is an isometry: decoded length = latent length.
+    q, _ = torch.linalg.qr(torch.randn(6, 3, dtype=F64, generator=torch.Generator().manual_seed(1)))
+    line = torch.stack([torch.linspace(0, 1, 5, dtype=F64)] * 3, 1) * torch.tensor([1.0, -2, 3])
+    assert mf.curve_length(lambda v: q @ v, line) == pytest.approx(math.sqrt(14), rel=1e-12)
+
+
+def test_geometry_bad_input():
+    z = torch.zeros(2, dtype=F64)
+    with pytest.raises(TypeError, match="callable"):
+        mf.pullback_metric("not a map", z)
+    with pytest.raises(ValueError, match="1-D tensor"):
+        mf.decoder_jacobian(lambda v: v.sum(), z)
+    with pytest.raises(ValueError, match="dimension"):
+        mf.pullback_metric(_roll, torch.zeros(1, 2, dtype=F64))
+    with pytest.raises(ValueError, match="NaN"):
+        mf.curve_length(_roll, torch.full((3, 2), float("nan"), dtype=F64))
+    with pytest.raises(ValueError, match="at least 2"):
+        mf.curve_length(_roll, torch.zeros(1, 2, dtype=F64))
+    with pytest.raises(TypeError, match="floating"):
+        mf.curve_length(_roll, torch.zeros(3, 2, dtype=torch.int64))
+    with pytest.raises(ValueError, match="one row"):
+        mf.magnification(lambda zs: zs.sum(), torch.zeros(3, 2, dtype=F64))
+    with pytest.raises(TypeError, match="callable"):
+        mf.magnification(3, torch.zeros(3, 2, dtype=F64))

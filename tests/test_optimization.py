@@ -378,7 +378,7 @@ def test_bad_input():
         op.quadratic(kappa=0.5)
     with pytest.raises(ValueError, match="b must"):
         op.rosenbrock(b=0.0)
-    with pytest.raises(ValueError, match="mu"):
+    with pytest.raises(ValueError, match="m <= L"):
         op.pl_rate(2.0, 1.0, 0.1)
     with pytest.raises(ValueError, match="kind"):
         op.step_sizes("exp", 10, 0.1)
@@ -418,3 +418,177 @@ def test_optimize_on_cuda():
     assert tr.device.type == "cuda"
     cpu = op.optimize(op.Adam(0.05), obj, x0.cpu(), 50)
     torch.testing.assert_close(tr.cpu(), cpu)
+
+
+# --- Adagrad, clipping, maximum entropy, Taylor, random Hessians -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "lr", "lr_decay", "eps"),
+    [("beale", 0.1, 0.0, 1e-10), ("rosenbrock", 0.05, 0.01, 1e-10), ("quadratic", 0.5, 0.0, 1e-3)],
+)
+def test_adagrad_matches_torch_optim(key, lr, lr_decay, eps):
+    obj = op.OBJECTIVES[key]()
+    ours = op.optimize(
+        op.Adagrad(lr, eps=eps, lr_decay=lr_decay), obj, torch.tensor(obj.start, dtype=F64), 300
+    )
+    ref = torch_optim_trajectory(
+        obj,
+        obj.start,
+        300,
+        lambda ps: torch.optim.Adagrad(ps, lr=lr, lr_decay=lr_decay, eps=eps),
+    )
+    torch.testing.assert_close(ours, ref, rtol=0, atol=1e-10)
+
+
+def test_adagrad_steps_shrink_like_one_over_sqrt_t():
+    # A constant gradient g: s_t = t g², so the step is η / sqrt(t) (ε = 0).
+    g = torch.tensor([3.0, -0.5], dtype=F64)
+    tr = op.optimize(op.Adagrad(0.2, eps=0.0), lambda x: g, torch.zeros(2, dtype=F64), 100)
+    steps = (tr[1:] - tr[:-1]).abs()
+    t = torch.arange(1, 101, dtype=F64).unsqueeze(-1)
+    torch.testing.assert_close(steps, (0.2 / t.sqrt()).expand(100, 2), rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("max_norm", [0.01, 1.0, 100.0])
+def test_clip_grad_norm_matches_torch(max_norm):
+    gen = torch.Generator().manual_seed(3)
+    grads = [torch.randn(3, 4, generator=gen, dtype=F64), torch.randn(5, generator=gen, dtype=F64)]
+    params = [torch.nn.Parameter(torch.zeros_like(g)) for g in grads]
+    for p, g in zip(params, grads, strict=True):
+        p.grad = g.clone()
+    ref_norm = torch.nn.utils.clip_grad_norm_(params, max_norm)
+    clipped, norm = op.clip_grad_norm(grads, max_norm)
+    torch.testing.assert_close(norm, ref_norm, rtol=1e-14, atol=0)
+    for c, p in zip(clipped, params, strict=True):
+        torch.testing.assert_close(c, p.grad, rtol=1e-14, atol=0)
+    # The global norm is the norm of all entries together, and the direction is kept.
+    flat = torch.cat([g.flatten() for g in grads])
+    assert abs(norm.item() - np.linalg.norm(flat.numpy())) < 1e-12
+    flat_c = torch.cat([c.flatten() for c in clipped])
+    assert abs(flat_c.norm().item() - min(norm.item(), max_norm)) < 1e-5 * max_norm
+    assert torch.allclose(flat_c / flat_c.norm(), flat / flat.norm(), atol=1e-12)
+
+
+def _scipy_max_entropy(values, mean=None, at_most=False):
+    from scipy import optimize
+
+    v = np.asarray(values, dtype=float)
+    cons = [{"type": "eq", "fun": lambda q: q.sum() - 1}]
+    if mean is not None:
+        kind = "ineq" if at_most else "eq"
+        cons.append({"type": kind, "fun": lambda q: (mean - q @ v) if at_most else (q @ v - mean)})
+    q0 = np.linspace(1, 2, len(v))
+    res = optimize.minimize(
+        lambda q: float((q * np.log(q)).sum()),
+        q0 / q0.sum(),
+        jac=lambda q: np.log(q) + 1,
+        constraints=cons,
+        bounds=[(1e-12, 1)] * len(v),
+        method="SLSQP",
+        options={"ftol": 1e-15, "maxiter": 1000},
+    )
+    assert res.success, res.message
+    return res.x
+
+
+@pytest.mark.parametrize(
+    ("values", "mean", "at_most"),
+    [
+        ([1, 2, 3, 4, 5, 6], None, False),
+        ([1, 2, 3, 4, 5, 6], 4.5, False),
+        ([1, 2, 3, 4, 5, 6], 2.0, False),
+        ([0.0, 0.3, 2.0, 7.0], 1.0, False),
+        ([1, 2, 3, 4, 5, 6], 3.0, True),  # active: uniform mean 3.5 > 3
+        ([1, 2, 3, 4, 5, 6], 4.0, True),  # inactive: uniform already has mean 3.5 <= 4
+    ],
+)
+def test_max_entropy_against_scipy_slsqp(values, mean, at_most):
+    res = op.max_entropy(torch.tensor(values, dtype=F64), mean, at_most=at_most)
+    ref = _scipy_max_entropy(values, mean, at_most)
+    assert np.abs(res["p"].numpy() - ref).max() < 1e-6
+    v = np.asarray(values, dtype=float)
+    # Gibbs form: log p is affine in x with slope λ; entropy in nats.
+    slope = np.polyfit(v, np.log(res["p"].numpy()), 1)[0]
+    assert abs(slope - res["lam"]) < 1e-9
+    from scipy.stats import entropy
+
+    assert abs(res["entropy"].item() - entropy(res["p"].numpy())) < 1e-12
+    if mean is None or (at_most and v.mean() <= mean):
+        assert res["lam"] == 0.0 and np.allclose(res["p"].numpy(), 1 / len(v))
+        assert abs(res["entropy"].item() - math.log(len(v))) < 1e-12
+    else:
+        assert abs(res["p"].numpy() @ v - mean) < 1e-10
+        assert (res["lam"] < 0) == (mean < v.mean())
+
+
+def test_taylor_against_closed_forms_and_quad():
+    from scipy import integrate
+
+    x = torch.linspace(-1.0, 2.0, 7, dtype=F64)
+    # sin around a = 0.3: derivatives sin, cos, -sin, -cos, ...
+    a = 0.3
+    ders = torch.tensor([math.sin(a), math.cos(a), -math.sin(a), -math.cos(a)], dtype=F64)
+    poly = op.taylor_polynomial(ders, a, x)
+    expected = sum(ders[j].item() * (x - a) ** j / math.factorial(j) for j in range(4))
+    torch.testing.assert_close(poly, expected, rtol=1e-14, atol=1e-14)
+    for xv in (-1.0, 0.9, 2.0):
+        R = op.taylor_remainder_integral(torch.sin, a, xv, 3)  # f⁽⁴⁾ = sin
+        exact = math.sin(xv) - op.taylor_polynomial(ders, a, torch.tensor(xv, dtype=F64)).item()
+        quad = integrate.quad(lambda t, xv=xv: math.sin(t) * (xv - t) ** 3 / 6, a, xv)[0]
+        assert abs(R - exact) < 1e-13 and abs(R - quad) < 1e-13
+
+
+def test_random_hessian_fraction_closed_forms():
+    # GOE: P(all eigenvalues > 0) = 1/2, (2 - √2)/4, (π - 2√2)/(4π) for d = 1, 2, 3.
+    exact = {1: 0.5, 2: (2 - math.sqrt(2)) / 4, 3: (math.pi - 2 * math.sqrt(2)) / (4 * math.pi)}
+    for d, p in exact.items():
+        r = op.random_hessian_minimum_fraction(d, 200_000, seed=d)
+        assert abs(r["fraction"] - p) < 4 * r["stderr"], (d, r, p)
+        assert abs(r["negative_share"] - 0.5) < 0.01
+
+
+def test_new_functions_leave_the_global_generator_alone():
+    torch.manual_seed(5)
+    expected = torch.rand(1)
+    torch.manual_seed(5)
+    op.random_hessian_minimum_fraction(3, 100)
+    assert torch.equal(torch.rand(1), expected)
+
+
+def test_new_functions_bad_input():
+    with pytest.raises(ValueError, match="lr"):
+        op.Adagrad(0.0)
+    with pytest.raises(ValueError, match="lr_decay"):
+        op.Adagrad(0.1, lr_decay=-1.0)
+    with pytest.raises(ValueError, match="eps"):
+        op.Adagrad(0.1, eps=-1.0)
+    with pytest.raises(ValueError, match="max_norm"):
+        op.clip_grad_norm([torch.ones(2, dtype=F64)], 0.0)
+    with pytest.raises(TypeError, match="list"):
+        op.clip_grad_norm([], 1.0)
+    with pytest.raises(ValueError, match="NaN"):
+        op.clip_grad_norm([torch.tensor([1.0, math.nan], dtype=F64)], 1.0)
+    with pytest.raises(TypeError, match="floating"):
+        op.clip_grad_norm([torch.ones(2, dtype=torch.int64)], 1.0)
+    vals = torch.arange(1.0, 7.0, dtype=F64)
+    with pytest.raises(ValueError, match="strictly between"):
+        op.max_entropy(vals, 6.0)
+    with pytest.raises(ValueError, match="finite"):
+        op.max_entropy(vals, math.inf)
+    with pytest.raises(ValueError, match="distinct"):
+        op.max_entropy(torch.ones(3, dtype=F64), 1.0)
+    with pytest.raises(ValueError, match="bound"):
+        op.max_entropy(vals, at_most=True)
+    with pytest.raises(TypeError):
+        op.max_entropy([1.0, 2.0], 1.5)
+    with pytest.raises(ValueError, match="dimension"):
+        op.taylor_polynomial(torch.ones(2, 2, dtype=F64), 0.0, vals)
+    with pytest.raises(TypeError, match="function"):
+        op.taylor_remainder_integral(3.0, 0.0, 1.0, 2)
+    with pytest.raises(ValueError, match="k"):
+        op.taylor_remainder_integral(torch.exp, 0.0, 1.0, -1)
+    with pytest.raises(ValueError, match="too large"):
+        op.random_hessian_minimum_fraction(1000, 10**6)
+    with pytest.raises(ValueError, match="d"):
+        op.random_hessian_minimum_fraction(0)

@@ -258,3 +258,16 @@ def test_pages_workflow_builds_like_make_book():
     makefile = (ROOT / "Makefile").read_text()
     assert "actionlint .github/workflows/" in makefile
     assert re.search(r"^test:.*\blive-test\b", makefile, re.M)
+
+
+def test_bibliography_parses_with_one_entry_per_work():
+    """references.bib is valid BibTeX (a lost brace makes pybtex refuse the whole file) and no
+    work appears under two keys."""
+    from pybtex.database import parse_file
+
+    entries = parse_file(str(BOOK / "references.bib")).entries
+    titles = {}
+    for key, entry in entries.items():
+        title = re.sub(r"[{}\\\s]+", " ", entry.fields.get("title", "")).strip().lower()
+        assert title not in titles, f"{key} and {titles[title]} are the same work"
+        titles[title] = key

@@ -183,6 +183,29 @@ def test_page_renders_offline(browser, server, name):
                  .map(c => [c.scrollWidth, c.clientWidth]).filter(([s, c]) => s > c + 2)"""
         )
         assert wide == [], f"{name}: tables wider than the page (scroll, visible width): {wide}"
+        # Display equations and code fit their column at 1280 px: nothing cut off or scrolled.
+        overflow = page.evaluate(
+            """() => {
+              const out = [];
+              document.querySelectorAll('mjx-container[display="true"]').forEach(c => {
+                const m = c.querySelector('mjx-math');
+                const box = (c.closest('.math-wrapper, div.math') || c.parentElement);
+                const avail = box.getBoundingClientRect().width;
+                if (m && m.getBoundingClientRect().width > avail + 2)
+                  out.push(['equation', Math.round(m.getBoundingClientRect().width),
+                            Math.round(avail), (c.getAttribute('aria-label') || c.textContent)
+                            .slice(0, 60)]);
+              });
+              document.querySelectorAll('.cell_input pre, div.highlight pre').forEach(p => {
+                if (p.scrollWidth > p.clientWidth + 2)
+                  out.push(['code', p.scrollWidth, p.clientWidth,
+                            p.textContent.split('\\n').sort((a, b) => b.length - a.length)[0]
+                             .slice(0, 60)]);
+              });
+              return out;
+            }"""
+        )
+        assert overflow == [], f"{name}: wider than the text column (kind, width, room): {overflow}"
         # No dead ipywidgets areas on the static site.
         assert page.evaluate("document.querySelectorAll('.jupyter-widgets').length") == 0
         assert log.problems == [], f"{name}: " + "\n".join(log.problems)

@@ -329,3 +329,116 @@ def test_model_methods_bad_input():
         model.sample(0)
     with pytest.raises(ValueError, match="data"):
         vae.fit(torch.zeros(1, 2), progress=False)
+
+
+# -- variational inference beyond the VAE -------------------------------------------------------
+NG_PRIOR = (0.5, 2.0, 3.0, 1.5)
+
+
+def _ng_data(seed=0, n=8):
+    g = torch.Generator().manual_seed(seed)
+    return 1.0 + 0.7 * torch.randn(n, generator=g, dtype=torch.float64)
+
+
+def _ng_grid(x, center):
+    """A fine (μ, τ) grid, Simpson's rule over it, and the log-joint by scipy densities."""
+    from scipy import integrate
+
+    mu0, lam0, a0, b0 = NG_PRIOR
+    mu = np.linspace(center - 2.5, center + 2.5, 701)
+    tau = np.linspace(1e-9, 15, 1501)
+    m, t = np.meshgrid(mu, tau, indexing="ij")
+    log_joint = (
+        stats.norm.logpdf(x.numpy(), m[..., None], t[..., None] ** -0.5).sum(-1)
+        + stats.norm.logpdf(m, mu0, (lam0 * t) ** -0.5)
+        + stats.gamma.logpdf(t, a0, scale=1 / b0)
+    )
+
+    def integral(values):
+        return integrate.simpson(integrate.simpson(values, x=tau, axis=1), x=mu)
+
+    return m, t, log_joint, integral
+
+
+def test_normal_gamma_posterior_against_quadrature():
+    x = _ng_data()
+    post = vae.normal_gamma_posterior(x, *NG_PRIOR)
+    m, t, log_joint, integral = _ng_grid(x, post["m"])
+    ev = integral(np.exp(log_joint))
+    assert math.log(ev) == pytest.approx(post["log_evidence"], abs=1e-6)
+    assert integral(m * np.exp(log_joint)) / ev == pytest.approx(post["m"], abs=1e-7)
+    # The marginal posterior mean of τ is that of Gamma(a, b).
+    assert integral(t * np.exp(log_joint)) / ev == pytest.approx(post["a"] / post["b"], abs=1e-6)
+
+
+def test_cavi_increases_the_elbo_to_a_bound_with_gap_equal_to_kl():
+    x = _ng_data(1)
+    post = vae.normal_gamma_posterior(x, *NG_PRIOR)
+    fit = vae.cavi_normal_gamma(x, *NG_PRIOR, iters=30, tau_init=0.01)
+    elbo = fit["elbo"]
+    assert all(b >= a - 1e-12 for a, b in zip(elbo, elbo[1:], strict=False))
+    assert elbo[-1] < post["log_evidence"]
+    assert fit["m"] == pytest.approx(post["m"], abs=1e-12)
+    m, t, log_joint, integral = _ng_grid(x, post["m"])
+    log_q = stats.norm.logpdf(m, fit["m"], fit["lam"] ** -0.5) + stats.gamma.logpdf(
+        t, fit["a"], scale=1 / fit["b"]
+    )
+    # KL(q ‖ p(·|x)) = E_q[log q − log p(x, ·)] + log p(x)
+    kl = integral(np.exp(log_q) * (log_q - log_joint)) + post["log_evidence"]
+    assert post["log_evidence"] - elbo[-1] == pytest.approx(kl, abs=1e-7)
+    assert kl > 1e-3
+
+
+def test_cavi_bad_input():
+    x = _ng_data()
+    with pytest.raises(ValueError, match="lam0"):
+        vae.cavi_normal_gamma(x, 0.0, -1.0, 1.0, 1.0)
+    with pytest.raises(ValueError, match="b0"):
+        vae.normal_gamma_posterior(x, 0.0, 1.0, 1.0, 0.0)
+    with pytest.raises(ValueError, match="NaN"):
+        vae.normal_gamma_posterior(torch.tensor([1.0, float("nan")], dtype=torch.float64))
+    with pytest.raises(TypeError, match="floating"):
+        vae.cavi_normal_gamma(torch.tensor([1, 2]))
+    with pytest.raises(ValueError, match="tau_init"):
+        vae.cavi_normal_gamma(x, tau_init=0.0)
+    with pytest.raises(ValueError, match="empty"):
+        vae.normal_gamma_posterior(torch.zeros(0, dtype=torch.float64))
+    state = torch.get_rng_state()
+    vae.cavi_normal_gamma(x)
+    assert torch.equal(state, torch.get_rng_state())
+
+
+def test_elbo_of_q_and_refine_q_against_the_exact_ppca_elbo():
+    model, g = ppca(6)
+    net = linear_vae(model, exact=False).double()
+    x = model.sample(3, generator=g)
+    with torch.no_grad():
+        mu, sigma = net.encode(x)
+    exact = torch.stack([model.elbo(x[i], mu[i], torch.diag(sigma[i] ** 2)) for i in range(3)])
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        mc = vae.elbo_of_q(net, x, mu, sigma, samples=200_000, generator=gen)
+    assert torch.allclose(mc, exact, atol=0.02)
+    state = torch.get_rng_state()
+    mu_r, sd_r = vae.refine_q(net, x, steps=400, lr=0.05, samples=64, seed=0)
+    assert torch.equal(state, torch.get_rng_state())
+    refined = torch.stack([model.elbo(x[i], mu_r[i], torch.diag(sd_r[i] ** 2)) for i in range(3)])
+    log_px = model.log_marginal(x)
+    assert (refined > exact + 0.05).all() and (refined <= log_px + 1e-9).all()
+    assert (log_px - refined).max() < 0.05  # per-image VI nearly closes the gap
+    assert all(p.requires_grad for p in net.parameters())
+
+
+def test_elbo_of_q_bad_input():
+    model, g = ppca(7)
+    net = linear_vae(model, exact=False).double()
+    x = model.sample(2, generator=g)
+    mu = torch.zeros(2, net.latent_dim, dtype=torch.float64)
+    with pytest.raises(ValueError, match="> 0"):
+        vae.elbo_of_q(net, x, mu, torch.zeros_like(mu))
+    with pytest.raises(ValueError, match="shape"):
+        vae.elbo_of_q(net, x, mu[:1], torch.ones_like(mu[:1]))
+    with pytest.raises(TypeError, match="VAE"):
+        vae.elbo_of_q("model", x, mu, torch.ones_like(mu))
+    with pytest.raises(ValueError, match="lr"):
+        vae.refine_q(net, x, lr=0.0)

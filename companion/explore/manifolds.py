@@ -6,6 +6,8 @@
   z ~ N(0, I_d) (a χ distribution, exact) and the norm along linear and spherical paths between
   two draws, with a slider over the dimension d.
 * :func:`spectrum_figure`: cumulative PCA spectra.
+* :func:`magnification_figure`: a decoder's magnification factor sqrt(det G(z)) over its 2-D
+  latent plane, with the encoded data and latent paths on top.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ __all__ = [
     "norm_figure",
     "norm_explorer",
     "spectrum_figure",
+    "magnification_figure",
 ]
 
 #: The neighbourhood sizes of the embedding explorer (Isomap/LLE neighbours, t-SNE perplexity).
@@ -185,7 +188,7 @@ def norm_figure(log2_d: float) -> go.Figure:
     right = dict(xaxis="x2", yaxis="y2")
     lo, hi = paths["q01"] / root, paths["q99"] / root
     data = [
-        dict(type="scatter", x=r, y=np.round(dens, 5), name="density of ‖z‖/√d", fill="tozeroy"),
+        dict(type="scatter", x=r, y=np.round(dens, 5), name="density of ‖z‖/√k", fill="tozeroy"),
         dict(
             type="scatter",
             x=[0, 1, 1, 0, 0],
@@ -214,19 +217,19 @@ def norm_figure(log2_d: float) -> go.Figure:
     ]
     from ..theme import side_by_side
 
-    layout = side_by_side(("where N(0, I_d) puts its mass", "norm along a path z0 → z1"), gap=0.12)
+    layout = side_by_side(("where N(0, I_k) puts its mass", "norm along a path z0 → z1"), gap=0.12)
     layout.update(
         title=dict(
             text=(
-                f"d = {d}:  E‖z‖ = {mf.gaussian_norm_mean(d):.3f},  √d = {root:.3f};  "
-                f"lerp midpoint ‖z‖/√d = {paths['lerp'][20] / root:.3f}"
+                f"k = {d}:  E‖z‖ = {mf.gaussian_norm_mean(d):.3f},  √k = {root:.3f};  "
+                f"lerp midpoint ‖z‖/√k = {paths['lerp'][20] / root:.3f}"
             ),
             font=dict(size=13),
         ),
-        xaxis=dict(domain=layout["xaxis"]["domain"], anchor="y", title="‖z‖ / √d", range=[0, 2]),
+        xaxis=dict(domain=layout["xaxis"]["domain"], anchor="y", title="‖z‖ / √k", range=[0, 2]),
         yaxis=dict(anchor="x", title="density", range=[0, 14]),
         xaxis2=dict(domain=layout["xaxis2"]["domain"], anchor="y2", title="t"),
-        yaxis2=dict(anchor="x2", title="‖z(t)‖ / √d", range=[0, 2]),
+        yaxis2=dict(anchor="x2", title="‖z(t)‖ / √k", range=[0, 2]),
         legend=dict(
             x=0.01,
             y=0.99,
@@ -244,7 +247,7 @@ def norm_explorer(mode: str | None = None):
     """Slider over log₂ d from 0 to 9 (d = 1, 2, 4, …, 512)."""
     return interactive(
         norm_figure,
-        Slider("log2_d", 0.0, 9.0, value=1.0, steps=10, label="log₂ d", fmt=".0f"),
+        Slider("log2_d", 0.0, 9.0, value=1.0, steps=10, label="log₂ k", fmt=".0f"),
         mode=mode,
         height=440,
     )
@@ -267,5 +270,53 @@ def spectrum_figure(spectra: dict[str, torch.Tensor], max_components: int = 20) 
         yaxis=dict(title="share of variance explained", range=[0, 1.02]),
         height=360,
         hovermode="x unified",
+    )
+    return fig
+
+
+def magnification_figure(
+    axis: np.ndarray,
+    volume: np.ndarray,
+    codes: np.ndarray,
+    labels: np.ndarray,
+    paths: dict[str, np.ndarray] | None = None,
+) -> go.Figure:
+    """Heat map of log10 sqrt(det G) on the square grid ``axis`` × ``axis`` (``volume`` has shape
+    (len(axis), len(axis)), rows along the second coordinate), the codes coloured by label, and
+    the named latent ``paths`` ((n, 2) arrays) as lines."""
+    axis, volume = np.asarray(axis, dtype=float), np.asarray(volume, dtype=float)
+    if volume.shape != (axis.size, axis.size):
+        raise ValueError(f"volume must have shape {(axis.size, axis.size)}; got {volume.shape}")
+    fig = go.Figure(
+        go.Heatmap(
+            x=axis,
+            y=axis,
+            z=np.log10(np.maximum(volume, 1e-12)),
+            colorscale="Greys",
+            colorbar=dict(title="log₁₀ √det G", len=0.8),
+            hoverinfo="skip",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=codes[:, 0],
+            y=codes[:, 1],
+            mode="markers",
+            name="encoded digits",
+            marker=dict(size=3, color=labels, colorscale="Turbo", opacity=0.4),
+            hoverinfo="skip",
+        )
+    )
+    for name, path in (paths or {}).items():
+        fig.add_trace(
+            go.Scatter(x=path[:, 0], y=path[:, 1], mode="lines", name=name, line=dict(width=3))
+        )
+    fig.update_layout(
+        height=460,
+        hovermode=False,
+        xaxis=dict(title="z₁", range=[axis[0], axis[-1]]),
+        yaxis=dict(title="z₂", range=[axis[0], axis[-1]], scaleanchor="x"),
+        legend=dict(orientation="h", y=-0.15),
+        title="magnification factor of the digits decoder",
     )
     return fig

@@ -191,7 +191,7 @@ def lebesgue_figure(n: float) -> go.Figure:
     layout = dict(
         title=dict(
             text=(
-                f"2ⁿ = {2**n} levels:  ∫φₙ dλ = {lebesgue:.5f},  Riemann lower sum "
+                f"2ⁿ = {2**n} levels:  ∫φₙ dλ = {lebesgue:.5f},<br>Riemann lower sum "
                 f"{riemann:.5f},  ∫f = 2/3 = {2 / 3:.5f}"
             )
         ),
@@ -199,7 +199,7 @@ def lebesgue_figure(n: float) -> go.Figure:
         yaxis=dict(title=dict(text="value"), range=[0, 1.05]),
         hovermode=False,
         legend=dict(x=0.5, y=-0.15, xanchor="center", yanchor="top", orientation="h"),
-        margin=dict(b=100),
+        margin=dict(t=90, b=100),
     )
     return go.Figure(dict(data=traces, layout=layout), _validate=False)
 
@@ -380,8 +380,8 @@ def mixed_cdf_figure(mu: float) -> go.Figure:
     layout = dict(
         title=dict(
             text=(
-                f"μ = {mu:.2f}:  P(Y = 0) = Φ(−μ) = {atom:.4f} (samples: {frac0:.4f}).  "
-                "No density exists: a density would have to put mass on a single point"
+                f"μ = {mu:.2f}:  P(Y = 0) = Φ(−μ) = {atom:.4f} (samples: {frac0:.4f}).<br>"
+                "No density exists: it cannot put mass on a single point"
             )
         ),
         xaxis=dict(title=dict(text="y"), range=[-2, 4]),
@@ -390,6 +390,7 @@ def mixed_cdf_figure(mu: float) -> go.Figure:
         legend=dict(
             x=0.98, y=0.02, xanchor="right", yanchor="bottom", bgcolor="rgba(128,128,128,0.1)"
         ),
+        margin=dict(t=90),
     )
     return go.Figure(dict(data=traces, layout=layout), _validate=False)
 

@@ -7,6 +7,7 @@ trajectories beside their loss curves. Every number a title prints is computed f
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 import plotly.graph_objects as go
@@ -32,6 +33,8 @@ __all__ = [
     "bilinear_paths",
     "minmax_figure",
     "minmax_explorer",
+    "maxent_figure",
+    "maxent_explorer",
 ]
 
 F64 = torch.float64
@@ -68,7 +71,7 @@ def gd_quadratic_run(log10_kappa: float, ratio: float, steps: int = _GD_STEPS) -
     ``κ = 10^log10_kappa`` and step ``η = ratio · 2/L``.
 
     Returns the objective, the trajectory, the gaps ``f(x_k) - f*``, the PL bound
-    ``(1 - 2μη(1 - Lη/2))^k (f(x_0) - f*)`` (``None`` when ``η ≥ 2/L``), and the measured
+    ``(1 - 2mη(1 - Lη/2))^k (f(x_0) - f*)`` (``None`` when ``η ≥ 2/L``), and the measured
     per-step contraction of the gap over the last half of the run.
     """
     kappa = 10 ** check_real(log10_kappa, "log10_kappa")
@@ -155,7 +158,7 @@ def gd_quadratic_figure(log10_kappa: float, ratio: float) -> go.Figure:
             "scatter",
             x=k if bound is not None else [],
             y=_f32(np.clip(bound, _LOG_FLOOR, None)) if bound is not None else [],
-            name="PL bound (1 − 2μη(1 − Lη/2))ᵏ",
+            name="PL bound (1 − 2mη(1 − Lη/2))ᵏ",
             line=dict(color=OKABE_ITO[5], dash="dash"),
             **right,
         ),
@@ -302,7 +305,7 @@ def sgd_figure(batch_size: int, schedule: str) -> go.Figure:
     layout["yaxis2"].update(type="log", range=[-7, 1], exponentformat="power")
     layout.update(
         title=dict(
-            text=f"B = {batch_size}, α_t {schedule}: mean excess loss over the last 500 steps "
+            text=f"B = {batch_size}, η_t {schedule}: mean excess loss over the last 500 steps "
             f"{run['excess'][tail].mean():.2e} (iterate), {run['excess_avg'][tail].mean():.2e}"
             " (average)"
         ),
@@ -320,7 +323,7 @@ def sgd_explorer(mode: str | None = None):
         Choice(
             "schedule",
             [("constant", "constant"), ("∝ 1/t", "1/t"), ("∝ 1/√t", "1/sqrt(t)")],
-            label="step size α_t",
+            label="step size η_t",
         ),
         mode=mode,
         height=480,
@@ -346,7 +349,7 @@ _BETA_GRID = (0.5, 0.65, 0.8, 0.95)
 
 def make_rule(name: str, lr, beta) -> op.UpdateRule:
     """The update rule ``name`` with learning rate ``lr`` and its decay parameter ``beta``:
-    the momentum μ (momentum, Nesterov), the smoothing α (RMSprop) or β₁ (Adam, β₂ = 0.999).
+    the momentum β (momentum, Nesterov), the smoothing α (RMSprop) or β₁ (Adam, β₂ = 0.999).
     Numbers or tensors of shape ``(n, 1)`` (a batch of settings)."""
     if name == "momentum":
         return op.Momentum(lr, beta)
@@ -479,7 +482,7 @@ def _contours(objective: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def optimizer_figure(objective: str, optimizer: str, log2_lr: float, beta: float) -> go.Figure:
     """One optimiser's path on a test function (plain GD in grey) and both loss curves."""
     run = optimizer_run(objective, optimizer, log2_lr, beta)
-    bname = {"momentum": "μ", "nesterov": "μ", "rmsprop": "α", "adam": "β₁"}[optimizer]
+    bname = {"momentum": "β", "nesterov": "β", "rmsprop": "α", "adam": "β₁"}[optimizer]
     return _path_figure(objective, optimizer, run, f"η = {run['lr']:.3g}, {bname} = {beta:.2f}")
 
 
@@ -622,7 +625,7 @@ def optimizer_explorer(objective: str, mode: str | None = None):
             value=0.8,
             steps=len(_BETA_GRID),
             live_steps=len(_BETA_LIVE) - 1,
-            label="μ, α or β₁",
+            label="β, α or β₁",
             fmt=".2f",
         ),
         mode=mode,
@@ -838,4 +841,77 @@ def minmax_explorer(mode: str | None = None):
         Slider("lr", 0.05, 0.5, value=0.2, steps=10, label="step size η", fmt=".2f"),
         mode=mode,
         height=520,
+    )
+
+
+# --- maximum entropy on a die -----------------------------------------------------------------
+
+_FACES = torch.arange(1.0, 7.0, dtype=F64)
+
+
+def maxent_figure(mean: float) -> go.Figure:
+    """The maximum-entropy distribution on the faces 1…6 with ``E X = mean``
+    (:func:`companion.optimization.max_entropy`): the probabilities, and ``log p`` against the
+    face, a straight line of slope λ (the Gibbs form)."""
+    res = op.max_entropy(_FACES, check_real(mean, "mean"))
+    p, lam = res["p"].numpy(), res["lam"]
+    faces = _FACES.numpy()
+    log_z = float(torch.logsumexp(lam * _FACES, 0))
+    line_x = np.array([0.8, 6.2])
+    shown = lam if abs(lam) >= 5e-4 else 0.0  # no "-0.000" at the uniform mean
+    traces = [
+        _tr("bar", x=faces, y=p, marker=dict(color=OKABE_ITO[5]), name="maximum-entropy p"),
+        _tr(
+            "scatter",
+            x=[0.5, 6.5],
+            y=[1 / 6, 1 / 6],
+            mode="lines",
+            line=dict(color=OKABE_ITO[7], dash="dot"),
+            name="uniform 1/6",
+        ),
+        _tr(
+            "scatter",
+            x=faces,
+            y=np.log(p),
+            mode="markers",
+            marker=dict(size=9, color=OKABE_ITO[5]),
+            xaxis="x2",
+            yaxis="y2",
+            showlegend=False,
+        ),
+        _tr(
+            "scatter",
+            x=line_x,
+            y=lam * line_x - log_z,
+            mode="lines",
+            line=dict(color=OKABE_ITO[3]),
+            xaxis="x2",
+            yaxis="y2",
+            name="λx − log Z(λ)",
+        ),
+    ]
+    layout = side_by_side(("probabilities p_i", "log p_i against the face x_i"))
+    layout["xaxis"].update(title=dict(text="face x"), dtick=1)
+    layout["yaxis"].update(range=[0, 1], title=dict(text="p"))
+    layout["xaxis2"].update(title=dict(text="face x"), dtick=1)
+    layout["yaxis2"].update(range=[-9, 0.5], title=dict(text="log p"))
+    layout.update(
+        title=dict(
+            text=f"E X = {mean:.2f}: λ = {shown:+.3f}, entropy {res['entropy'].item():.4f} nats "
+            f"(uniform: log 6 = {math.log(6):.4f})",
+            font=dict(size=13),
+        ),
+        legend=dict(x=0.0, y=1.0),
+        hovermode=False,
+    )
+    return _fig(traces, layout)
+
+
+def maxent_explorer(mode: str | None = None):
+    """Jaynes' die: the maximum-entropy distribution for a prescribed mean, as a slider."""
+    return interactive(
+        maxent_figure,
+        Slider("mean", 1.25, 5.75, value=4.5, steps=19, label="E X", fmt=".2f"),
+        mode=mode,
+        height=440,
     )

@@ -365,17 +365,24 @@ IS_SAMPLES = 2000
 def is_second_moment(mu: float, sigma: float, c: float = IS_THRESHOLD) -> float:
     """``E_q[(w(X) 1{X > c})²] = ∫_c^∞ p(x)² / q(x) dx`` for ``p = N(0, 1)``, ``q = N(μ, σ²)``.
 
-    Finite iff ``σ² > 1/2``. Then, with ``a = 1 − 1/(2σ²)`` and ``m = μ / (2aσ²)``,
+    Finite iff ``σ² > 1/2``, or ``σ² = 1/2`` and ``μ > 0``. For ``σ² > 1/2``, with
+    ``a = 1 − 1/(2σ²)`` and ``m = μ / (2aσ²)``,
     ``p²/q = σ/√(2π) · exp(−a(x + m)² + a m² + μ²/(2σ²))``, whose integral over ``(c, ∞)``
-    is a Gaussian tail: ``½√(π/a) erfc(√a (c + m))`` times the constants (checked against
-    quadrature in the tests). Returns ``inf`` when ``σ² ≤ 1/2``.
+    is a Gaussian tail: ``½√(π/a) erfc(√a (c + m))`` times the constants. At ``σ² = 1/2``
+    the integrand is ``σ/√(2π) · exp(μ² − 2μx)``, integrable on ``(c, ∞)`` only when ``μ > 0``,
+    with integral ``σ/√(2π) · exp(μ² − 2μc) / (2μ)`` (both checked against quadrature in the
+    tests). Returns ``inf`` where the moment diverges.
     """
     mu, sigma, c = check_real(mu, "mu"), check_real(sigma, "sigma"), check_real(c, "c")
     if sigma <= 0:
         raise ValueError(f"sigma must be > 0; got {sigma}")
-    a = 1 - 1 / (2 * sigma**2)
-    if a <= 0:
+    if 2 * sigma**2 < 1:
         return math.inf
+    a = 1 - 1 / (2 * sigma**2)
+    if a < 1e-7:  # σ² = 1/2 up to rounding; the Gaussian-tail form cancels catastrophically here
+        if mu <= 0:
+            return math.inf
+        return sigma / math.sqrt(2 * math.pi) * math.exp(mu**2 - 2 * mu * c) / (2 * mu)
     m = mu / (2 * a * sigma**2)
     const = a * m**2 + mu**2 / (2 * sigma**2)
     # log erfc(z) = log 2 + log Φ(−z√2), stable far in the tail.
@@ -466,13 +473,13 @@ def is_figure(mu: float, sigma: float) -> go.Figure:
         title=dict(
             text=(
                 f"q = N({mu:.1f}, {sigma:.2f}²), n = {IS_SAMPLES}:  estimate "
-                f"{float(est.estimate):.3e} ± {float(est.std_error):.1e} (exact {exact:.3e})"
-                f"<br>ESS of the weights {est.ess:.1f}, of the terms w·f {ess_f:.1f};  "
-                f"true relative standard error {rel}"
+                f"{float(est.estimate):.3e} ± {float(est.std_error):.1e}"
+                f"<br>exact {exact:.3e};  ESS of the weights {est.ess:.1f}, "
+                f"of the terms w·f {ess_f:.1f};<br>true relative standard error {rel}"
             )
         ),
         hovermode=False,
-        margin=dict(t=90),
+        margin=dict(t=115),
         legend=dict(x=0.0, y=0.98, bgcolor="rgba(128,128,128,0.1)"),
     )
     layout["xaxis"].update(range=[-4, 9], title=dict(text="x"))
@@ -777,19 +784,28 @@ def mvn_figure(rho: float, sigma2: float, a: float) -> go.Figure:
         title=dict(
             text=(
                 f"ρ = {rho:.2f}, σ₂ = {sigma2:.1f}, a = {a:.1f}:  formula E = {cm:.3f}, "
-                f"sd = {csd:.3f};  {len(slab)} slab samples: mean {float(slab.mean()):.3f}, "
+                f"sd = {csd:.3f};<br>{len(slab)} slab samples: mean {float(slab.mean()):.3f}, "
                 f"sd {float(slab.std()):.3f}"
             )
         ),
         hovermode=False,
         bargap=0,
-        legend=dict(orientation="h", x=0.0, y=-0.18, yanchor="top"),
-        margin=dict(t=70, b=110),
+        # Inside the right panel, above the tallest conditional density (its y-range is
+        # [0, 1.6]; the density peaks below 1), clear of the sliders under the plot.
+        legend=dict(
+            x=1.0,
+            y=1.0,
+            xanchor="right",
+            yanchor="top",
+            font=dict(size=10),
+            bgcolor="rgba(128,128,128,0.1)",
+        ),
+        margin=dict(t=90, b=110),
     )
     layout["xaxis"].update(range=[-4, 4], title=dict(text="x₁"))
     layout["yaxis"].update(range=[-7, 9], title=dict(text="x₂"))
     layout["xaxis2"].update(range=[-7, 9], title=dict(text="x₂"))
-    layout["yaxis2"].update(range=[0, 1.3])
+    layout["yaxis2"].update(range=[0, 1.6])
     return go.Figure(dict(data=traces, layout=layout), _validate=False)
 
 

@@ -7,6 +7,8 @@
 * :func:`beta_explorer`: a family of β-VAEs: the rate–distortion curve and samples per β.
 * :func:`iwae_figure`: the importance-weighted bounds against k.
 * :func:`image_grid`: many 8×8 images as one heatmap (samples, reconstructions).
+* :func:`cavi_explorer`: mean-field coordinate-ascent VI on a Gaussian with unknown mean and
+  precision: q(μ) q(τ) after each sweep against the exact Normal–Gamma posterior.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from .._validate import check_int, check_real, check_tensor
 from ..device import single_thread
 from ..figures import Slider, interactive
 from ..theme import side_by_side
-from ..vae import VAE, LinearGaussian
+from ..vae import VAE, LinearGaussian, cavi_normal_gamma, normal_gamma_posterior
 
 __all__ = [
     "ppca_model",
@@ -39,6 +41,9 @@ __all__ = [
     "beta_explorer",
     "iwae_curve",
     "iwae_figure",
+    "cavi_example",
+    "cavi_figure",
+    "cavi_explorer",
 ]
 
 F64 = torch.float64
@@ -489,9 +494,105 @@ def iwae_figure(curve: dict[str, np.ndarray], title: str = "") -> go.Figure:
     )
     fig.update_layout(
         title=title,
-        xaxis=dict(type="log", title="k (importance samples)"),
+        xaxis=dict(type="log", title="K (importance samples)"),
         yaxis=dict(title="nats per image"),
         height=380,
         hovermode="x unified",
     )
     return fig
+
+
+# --- variational inference beyond the VAE: CAVI on a Normal–Gamma model ---------------------
+#: The example's prior (μ0, λ0, a0, b0), its poor start E_q[τ] = 0.05 and the slider's sweeps.
+CAVI_PRIOR = (0.0, 1.0, 2.0, 1.0)
+CAVI_TAU_INIT = 0.05
+CAVI_SWEEPS = 6
+
+
+@functools.lru_cache(maxsize=1)
+def cavi_example() -> dict[str, object]:
+    """Ten draws from N(1, 0.5²), the exact posterior and the CAVI fit after 1..6 sweeps."""
+    gen = torch.Generator().manual_seed(0)
+    x = 1.0 + 0.5 * torch.randn(10, generator=gen, dtype=F64)
+    exact = normal_gamma_posterior(x, *CAVI_PRIOR)
+    fits = [
+        cavi_normal_gamma(x, *CAVI_PRIOR, iters=k, tau_init=CAVI_TAU_INIT)
+        for k in range(1, CAVI_SWEEPS + 1)
+    ]
+    return {"x": x, "exact": exact, "fits": fits}
+
+
+def _cavi_grids(exact: dict) -> tuple[np.ndarray, np.ndarray]:
+    from scipy import stats
+
+    sd_mu = math.sqrt(exact["b"] / (exact["a"] * exact["kappa"]))
+    mu = np.linspace(exact["m"] - 4.5 * sd_mu, exact["m"] + 4.5 * sd_mu, 90)
+    tau = np.linspace(1e-3, stats.gamma(exact["a"], scale=1 / exact["b"]).ppf(0.999), 90)
+    return mu, tau
+
+
+def _cavi_contours(exact: dict, fit: dict) -> list[dict]:
+    """Contour traces of the exact Normal–Gamma posterior and of q(μ) q(τ) (same levels)."""
+    from scipy import stats
+
+    mu, tau = _cavi_grids(exact)
+    mm, tt = np.meshgrid(mu, tau)
+    post = stats.gamma(exact["a"], scale=1 / exact["b"]).pdf(tt) * stats.norm.pdf(
+        mm, exact["m"], 1 / np.sqrt(exact["kappa"] * tt)
+    )
+    q = stats.gamma(fit["a"], scale=1 / fit["b"]).pdf(tt) * stats.norm.pdf(
+        mm, fit["m"], 1 / math.sqrt(fit["lam"])
+    )
+    top = post.max()
+    levels = dict(coloring="lines", start=0.1 * top, end=0.9 * top, size=0.2 * top)
+    styles = [("exact posterior", post, "#0072B2", "solid"), ("mean-field q", q, "#D55E00", "dash")]
+    return [
+        dict(type="contour", x=mu, y=tau, z=np.round(z, 6), contours=levels, name=name,
+             colorscale=[[0, colour], [1, colour]], showscale=False, showlegend=True,
+             line=dict(width=2, dash=dash))
+        for name, z, colour, dash in styles
+    ]  # fmt: skip
+
+
+def cavi_figure(sweeps: float) -> go.Figure:
+    """Left: contours of the exact posterior p(μ, τ | x) and of q(μ) q(τ) after ``sweeps``
+    CAVI sweeps. Right: the ELBO after each sweep against log p(x)."""
+    sweeps = check_real(sweeps, "sweeps")
+    if not 1 <= sweeps <= CAVI_SWEEPS:
+        raise ValueError(f"sweeps must lie in [1, {CAVI_SWEEPS}]; got {sweeps}")
+    ex_ = cavi_example()
+    exact, fit = ex_["exact"], ex_["fits"][int(round(sweeps)) - 1]
+    elbo, k, log_px = ex_["fits"][-1]["elbo"], len(fit["elbo"]), exact["log_evidence"]
+    right = dict(xaxis="x2", yaxis="y2")
+    data = _cavi_contours(exact, fit) + [
+        dict(type="scatter", x=list(range(1, CAVI_SWEEPS + 1)), y=elbo,
+             name="ELBO after each sweep", mode="lines+markers", **right),
+        dict(type="scatter", x=[1, CAVI_SWEEPS], y=[log_px] * 2, name="log p(x)",
+             mode="lines", line=dict(dash="dot"), **right),
+        dict(type="scatter", x=[k], y=[fit["elbo"][-1]], mode="markers", name="now",
+             marker=dict(size=12), showlegend=False, **right),
+    ]  # fmt: skip
+    layout = side_by_side(("p(μ, τ | x) and q(μ) q(τ)", "ELBO by sweep"), gap=0.12)
+    gap = log_px - fit["elbo"][-1]
+    layout.update(
+        title=dict(text=f"sweep {k}: ELBO {fit['elbo'][-1]:.4f}, log p(x) "
+                        f"{log_px:.4f}, gap {gap:.4f} nats"),
+        xaxis=dict(domain=layout["xaxis"]["domain"], anchor="y", title="μ"),
+        yaxis=dict(anchor="x", title="τ (precision)"),
+        xaxis2=dict(domain=layout["xaxis2"]["domain"], anchor="y2", title="sweep", dtick=1),
+        yaxis2=dict(anchor="x2", title="nats", range=[elbo[0] - 0.5, log_px + 0.5]),
+        legend=dict(x=0.99, y=0.04, xanchor="right", yanchor="bottom",
+                    bgcolor="rgba(128,128,128,0.1)"),
+    )  # fmt: skip
+    return go.Figure(dict(data=data, layout=layout), _validate=False)
+
+
+def cavi_explorer(mode: str | None = None):
+    """Slider over the number of CAVI sweeps (1..6), from the poor start E_q[τ] = 0.05."""
+    return interactive(
+        cavi_figure,
+        Slider("sweeps", 1.0, float(CAVI_SWEEPS), value=1.0, steps=CAVI_SWEEPS, label="sweeps",
+               fmt=".0f"),
+        mode=mode,
+        height=470,
+    )  # fmt: skip

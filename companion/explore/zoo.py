@@ -248,13 +248,13 @@ def flow_figure(paths: torch.Tensor, data: torch.Tensor, t: float) -> go.Figure:
             x=pts[:, 0].numpy().round(3).tolist(),
             y=pts[:, 1].numpy().round(3).tolist(),
             mode="markers",
-            name="x_t",
+            name="y_t",
             marker=dict(size=3),
         ),
     ]
     layout = dict(
-        **side_by_side((f"x_t at t = {k / (paths.shape[0] - 1):.2f}", "data"), split=0.5),
-        title=dict(text=f"dx/dt = v(x, t), t = {t:.2f}<br>noise at t = 0, model samples at t = 1"),
+        **side_by_side((f"y_t at t = {k / (paths.shape[0] - 1):.2f}", "data"), split=0.5),
+        title=dict(text=f"dy/dt = v(y, t), t = {t:.2f}<br>noise at t = 0, model samples at t = 1"),
         margin=dict(t=100),
     )
     for ax in ("xaxis", "yaxis", "xaxis2", "yaxis2"):
