@@ -172,3 +172,38 @@ def test_running_mean_is_the_ema_with_weight_one_over_t():
         ema = 0.9 * ema + 0.1 * thetas[t - 1]
     assert np.allclose(running, thetas.mean(0), atol=1e-12)
     assert not np.allclose(ema, thetas.mean(0), atol=1e-3)
+
+
+# -- Recurrent networks (cheat sheet §13.1) --------------------------------------------------------
+def test_bptt_needs_the_total_derivative_of_each_state():
+    """For z_t = tanh(U z_{t-1} + V x_t) and L = Σ_t w·z_t, the gradient in U summed over time
+    with only the immediate ∂z_t/∂U (z_{t-1} held fixed) misses the paths through earlier states;
+    propagating through the recurrence gives autograd's answer."""
+    g = torch.Generator().manual_seed(5)
+    U = (0.8 * torch.randn(3, 3, generator=g, dtype=F64)).requires_grad_(True)
+    V, w = torch.randn(3, 2, generator=g, dtype=F64), torch.randn(3, generator=g, dtype=F64)
+    xs = torch.randn(6, 2, generator=g, dtype=F64)
+
+    def run(U_):
+        z, states = torch.zeros(3, dtype=F64), [torch.zeros(3, dtype=F64)]
+        for x in xs:
+            z = torch.tanh(U_ @ z + V @ x)
+            states.append(z)
+        return states
+
+    states = run(U)
+    (auto,) = torch.autograd.grad(sum(w @ z for z in states[1:]), U)
+    with torch.no_grad():
+        immediate = sum(
+            torch.outer(w * (1 - z**2), prev)
+            for prev, z in zip(states[:-1], states[1:], strict=True)
+        )
+        # Full BPTT: carry δ_t = ∂L/∂z_t backwards through the recurrence.
+        full, delta = torch.zeros_like(U), torch.zeros(3, dtype=F64)
+        for prev, z in reversed(list(zip(states[:-1], states[1:], strict=True))):
+            delta = delta + w
+            pre = delta * (1 - z**2)
+            full += torch.outer(pre, prev)
+            delta = U.T @ pre
+    assert torch.allclose(full, auto, atol=1e-12)
+    assert not torch.allclose(immediate, auto, atol=1e-3)
