@@ -30,7 +30,7 @@ def test_q_sample_accepts_the_closed_form(capsys):
             "square roots|off by",
         ),
         (lambda x0, t, e, b: x0[:1], "shape"),
-        ("not a function", "expected a function"),
+        ("not a function", "pass your function itself"),
     ],
 )
 def test_q_sample_explains_mistakes(wrong, match):

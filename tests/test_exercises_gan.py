@@ -89,5 +89,5 @@ def test_js_estimator_explains_bits_and_factor_two():
         checks.check_js_estimator(lambda *a: good_js(*a) / math.log(2))
     with pytest.raises(CheckFailed, match="twice"):
         checks.check_js_estimator(lambda *a: 2 * good_js(*a))
-    with pytest.raises(CheckFailed, match="expected a function"):
+    with pytest.raises(CheckFailed, match="pass your function itself"):
         checks.check_js_estimator(0.3)

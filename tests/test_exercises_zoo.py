@@ -41,7 +41,7 @@ def test_flow_matching_loss():
         (lambda v, x, z, t: swapped_path(v, x, z, t), "noise at t = 0"),
         (lambda v, x, z, t: good_fm(v, x, z, t) * x.shape[0], "summed"),
         (lambda v, x, z, t: good_fm(v, x, z, t) / 2, "coordinates"),
-        (lambda v, x, z, t: "loss", "expected a tensor"),
+        (lambda v, x, z, t: "loss", "should return a tensor"),
     ],
 )
 def test_flow_matching_loss_mistakes(wrong, match):

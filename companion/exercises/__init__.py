@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["CheckFailed", "passed", "compare"]
+__all__ = ["CheckFailed", "passed", "compare", "call_reader", "as_float64"]
 
 
 class CheckFailed(AssertionError):
@@ -54,3 +54,24 @@ def compare(
             f"{name}: got {shown}, expected {wanted} (off by {worst + float(bound.max()):.3g}; "
             f"tolerance {atol:g}). {hint}".rstrip()
         )
+
+
+def call_reader(fn: object, *args: object, name: str = "your function") -> object:
+    """Run the reader's function on ``args``; a failure inside it becomes a :class:`CheckFailed`
+    that names it and keeps its message (instead of a long traceback from the check)."""
+    if not callable(fn):
+        raise CheckFailed(f"pass your function itself (not its result); got {type(fn).__name__}")
+    try:
+        return fn(*args)
+    except CheckFailed:
+        raise
+    except Exception as exc:
+        raise CheckFailed(f"{name} raised {type(exc).__name__}: {exc}") from exc
+
+
+def as_float64(out: object, name: str = "your function", what: str = "a tensor or a number"):
+    """``out`` as a detached float64 tensor, or a :class:`CheckFailed` saying what was expected."""
+    try:
+        return torch.as_tensor(out, dtype=torch.float64).detach()
+    except (TypeError, ValueError, RuntimeError):
+        raise CheckFailed(f"{name} should return {what}; got {type(out).__name__}") from None

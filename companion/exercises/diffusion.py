@@ -13,26 +13,15 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from companion.exercises import CheckFailed, compare, passed
+from companion.exercises import CheckFailed, as_float64, call_reader, compare, passed
 
 __all__ = ["check_q_sample", "check_ddim_step"]
 
 F64 = torch.float64
 
 
-def _call(fn: Callable, *args):
-    if not callable(fn):
-        raise CheckFailed(f"expected a function, got {type(fn).__name__}")
-    try:
-        out = fn(*args)
-    except CheckFailed:
-        raise
-    except Exception as err:  # the reader's code failed: say so without a long traceback
-        raise CheckFailed(f"your function raised {type(err).__name__}: {err}") from None
-    try:
-        return torch.as_tensor(out, dtype=F64).detach()
-    except (TypeError, ValueError, RuntimeError):
-        raise CheckFailed(f"expected a tensor, got {type(out).__name__}") from None
+def _call(fn: Callable, *args) -> torch.Tensor:
+    return as_float64(call_reader(fn, *args))
 
 
 def _linear_betas(T: int = 1000) -> np.ndarray:

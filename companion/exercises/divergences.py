@@ -12,18 +12,13 @@ import numpy as np
 import torch
 from scipy import stats
 
-from . import CheckFailed, compare, passed
+from . import CheckFailed, call_reader, compare, passed
 
 __all__ = ["check_wasserstein_1d", "check_mmd2_unbiased"]
 
 
 def _call(fn: Callable, *args, name: str = "your function"):
-    if not callable(fn):
-        raise CheckFailed(f"pass your function itself (not its result); got {type(fn).__name__}")
-    try:
-        out = fn(*args)
-    except Exception as exc:  # the reader's code failed: say so, with its own message
-        raise CheckFailed(f"{name} raised {type(exc).__name__}: {exc}") from exc
+    out = call_reader(fn, *args, name=name)
     if isinstance(out, torch.Tensor) and out.numel() == 1:
         out = out.reshape(())
     return out

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from scipy import stats
 
-from . import CheckFailed, compare, passed
+from . import CheckFailed, as_float64, call_reader, compare, passed
 
 __all__ = ["check_planar_log_density", "check_planar_sampler"]
 
@@ -28,13 +28,7 @@ def _f(x: np.ndarray, a: float) -> np.ndarray:
 
 
 def _call(fn, *args):
-    try:
-        out = fn(*args)
-    except CheckFailed:
-        raise
-    except Exception as err:
-        raise CheckFailed(f"your function raised {type(err).__name__}: {err}") from err
-    return torch.as_tensor(out, dtype=_F64)
+    return as_float64(call_reader(fn, *args))
 
 
 def check_planar_log_density(log_density) -> bool:

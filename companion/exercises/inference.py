@@ -9,18 +9,12 @@ import numpy as np
 import torch
 from scipy import stats
 
-from . import CheckFailed, compare, passed
+from . import call_reader, compare, passed
 
 __all__ = ["check_responsibilities", "check_stationary"]
 
 
-def _call(fn: Callable, *args, name: str):
-    if not callable(fn):
-        raise CheckFailed(f"pass your function itself (not its result); got {type(fn).__name__}")
-    try:
-        return fn(*args)
-    except Exception as exc:  # the reader's code failed: say where
-        raise CheckFailed(f"{name} raised {type(exc).__name__}: {exc}") from exc
+_call = call_reader
 
 
 def _random_mixture(rng: np.random.Generator, k: int, d: int) -> tuple:

@@ -12,22 +12,16 @@ import numpy as np
 import torch
 from scipy import stats
 
-from . import CheckFailed, compare, passed
+from . import CheckFailed, as_float64, call_reader, compare, passed
 
 __all__ = ["check_entropy_bits", "check_mutual_information"]
 
 
-def _call(fn: Callable, *args, name: str = "your function"):
-    if not callable(fn):
-        raise CheckFailed(f"pass your function itself (not its result); got {type(fn).__name__}")
-    try:
-        out = fn(*args)
-    except Exception as exc:  # the reader's code failed: say so, with its own message
-        raise CheckFailed(f"{name} raised {type(exc).__name__}: {exc}") from exc
-    try:
-        return float(torch.as_tensor(out, dtype=torch.float64).reshape(()))
-    except (TypeError, ValueError, RuntimeError):
-        raise CheckFailed(f"{name} should return one number; got {out!r:.60}") from None
+def _call(fn: Callable, *args, name: str = "your function") -> float:
+    out = as_float64(call_reader(fn, *args, name=name), name, "one number")
+    if out.numel() != 1:
+        raise CheckFailed(f"{name} should return one number; got shape {tuple(out.shape)}")
+    return float(out.reshape(()))
 
 
 def _nan_hint(value: float) -> str:

@@ -13,18 +13,12 @@ import torch
 from scipy import stats
 from torch.distributions import Normal
 
-from . import CheckFailed, compare, passed
+from . import CheckFailed, call_reader, compare, passed
 
 __all__ = ["check_affine_pushforward", "check_change_of_measure"]
 
 
-def _call(fn: Callable, *args, name: str = "your function"):
-    if not callable(fn):
-        raise CheckFailed(f"pass your function itself (not its result); got {type(fn).__name__}")
-    try:
-        return fn(*args)
-    except Exception as exc:  # the reader's code failed: say so, with its own message
-        raise CheckFailed(f"{name} raised {type(exc).__name__}: {exc}") from exc
+_call = call_reader
 
 
 def _as_array(got, shape: tuple) -> np.ndarray | None:
