@@ -547,6 +547,11 @@ class LiveFigure:
         self.error = widgets.HTML()
         self.widget = widgets.VBox([*self.controls.values(), self.figure, self.error])
 
+    @property
+    def specs(self) -> tuple[Control, ...]:
+        """The :class:`Slider` and :class:`Choice` objects this figure was built from."""
+        return self._specs
+
     def values(self) -> dict[str, Any]:
         """The current value of every control, by name."""
         return {name: w.value for name, w in self.controls.items()}

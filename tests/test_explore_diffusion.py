@@ -8,12 +8,11 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 import torch
-from helpers import check_slider_extremes
+from helpers import check_explorer
 
 from companion import data
 from companion import diffusion as df
 from companion.explore import diffusion as ex
-from companion.figures import LiveFigure, StaticFigure
 
 
 @pytest.fixture(scope="module")
@@ -102,13 +101,7 @@ def test_both_modes_build_and_live_extremes(clouds, model):
         lambda mode: ex.score_explorer(model, ref, mode=mode),
     ]
     for factory in factories:
-        static = factory("static")
-        assert isinstance(static, StaticFigure)
-        assert len(static.payload["frames"]) <= 300
-        assert len(static.to_html()) < 2_500_000
-        live = factory("live")
-        assert isinstance(live, LiveFigure)
-        check_slider_extremes(live)
+        check_explorer(factory, max_frames=300)
 
 
 def test_bad_input(model):

@@ -8,12 +8,10 @@ import re
 import numpy as np
 import pytest
 import torch
-from helpers import check_slider_extremes
 from scipy import integrate, stats
 from torch.distributions import Normal, kl_divergence
 
 from companion.explore import divergences as ex
-from companion.figures import LiveFigure, StaticFigure
 
 
 def t64(x):
@@ -153,27 +151,6 @@ def test_mahalanobis_title_against_scipy():
     assert d_m == pytest.approx(ref, abs=1e-3)
     with pytest.raises(ValueError, match="rho"):
         ex.mahalanobis_figure(1.0, 1.0, 1.0)
-
-
-@pytest.mark.parametrize(
-    "factory",
-    [
-        ex.divergence_explorer,
-        ex.disjoint_supports,
-        ex.sinkhorn_explorer,
-        ex.mmd_explorer,
-        ex.mahalanobis_explorer,
-    ],
-)
-def test_both_modes_build(factory):
-    static = factory(mode="static")
-    assert isinstance(static, StaticFigure)
-    sizes = [len(c.grid()) for c in static.controls]
-    assert len(static.payload["frames"]) == math.prod(sizes)
-    assert len(static.to_html()) < 2_500_000, "keep each figure's page weight modest"
-    live = factory(mode="live")
-    assert isinstance(live, LiveFigure)
-    check_slider_extremes(live)
 
 
 def test_mmd_figure_is_valid_plotly():

@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 import torch
-from helpers import FAST, check_slider_extremes
+from helpers import FAST, check_explorer
 from hypothesis import given
 from hypothesis import strategies as st
 from scipy import integrate, stats
@@ -17,7 +17,6 @@ from scipy import integrate, stats
 from companion import flows as fl
 from companion.device import single_thread
 from companion.explore import flows as ex
-from companion.figures import LiveFigure, StaticFigure
 
 
 @FAST
@@ -144,19 +143,11 @@ def test_figure_bad_input(prepared):
         ex.prepare({"moons": torch.nn.Linear(2, 2)}, {"moons": data["moons"]})
 
 
-@pytest.mark.parametrize("which", ["monotone", "layers", "density"])
+@pytest.mark.parametrize("which", ["layers", "density"])
 def test_both_modes_build(which, prepared):
     prep = prepared[0]
     factory = {
-        "monotone": ex.monotone_explorer,
         "layers": lambda mode: ex.layers_explorer(prep, mode=mode),
         "density": lambda mode: ex.density_explorer(prep, mode=mode),
     }[which]
-    static = factory(mode="static")
-    assert isinstance(static, StaticFigure)
-    sizes = [len(c.grid()) for c in static.controls]
-    assert len(static.payload["frames"]) == math.prod(sizes) <= 300
-    assert len(static.to_html()) < 2_500_000, "keep each figure's page weight modest"
-    live = factory(mode="live")
-    assert isinstance(live, LiveFigure)
-    check_slider_extremes(live)
+    check_explorer(factory, max_frames=300)

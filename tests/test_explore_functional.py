@@ -10,14 +10,12 @@ import numpy as np
 import ot
 import pytest
 import torch
-from helpers import check_slider_extremes
 from scipy import stats
 from scipy.optimize import brentq
 from sklearn.kernel_ridge import KernelRidge as SkKernelRidge
 from sklearn.metrics import pairwise
 
 from companion.explore import functional as ex
-from companion.figures import LiveFigure, StaticFigure
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -165,28 +163,6 @@ def test_figures_reject_bad_parameters():
         ex.cos_fixed_point(0.0)
     with pytest.raises(TypeError):
         ex.kr_figure("1")
-
-
-@pytest.mark.parametrize(
-    "factory",
-    [
-        ex.cauchy_explorer,
-        ex.contraction_explorer,
-        ex.krr_explorer,
-        ex.gp_explorer,
-        ex.kr_explorer,
-        ex.witness_explorer,
-    ],
-)
-def test_both_modes_build(factory):
-    static = factory(mode="static")
-    assert isinstance(static, StaticFigure)
-    sizes = [len(c.grid()) for c in static.controls]
-    assert len(static.payload["frames"]) == math.prod(sizes)
-    assert len(static.to_html()) < 2_500_000, "keep each figure's page weight modest"
-    live = factory(mode="live")
-    assert isinstance(live, LiveFigure)
-    check_slider_extremes(live)
 
 
 def test_figures_leave_the_global_random_state_alone():

@@ -10,14 +10,13 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 import torch
-from helpers import check_slider_extremes
+from helpers import check_explorer
 from scipy import integrate, stats
 from scipy.spatial import cKDTree
 
 from companion import gan
 from companion.device import single_thread
 from companion.explore import gan as ex
-from companion.figures import LiveFigure, StaticFigure
 
 
 @pytest.mark.parametrize(("mu", "sigma"), [(0.0, 1.0), (2.0, 0.5), (-6.0, 2.5), (6.0, 0.25)])
@@ -131,22 +130,11 @@ def test_digits_figure_shape():
     go.Figure(fig.to_plotly_json())
 
 
-def _factories():
+def test_training_explorer_keeps_the_contract():
     runs = _fake_runs()
-    return [ex.criterion_explorer, lambda mode: ex.training_explorer(runs, mode=mode)]
-
-
-@pytest.mark.parametrize("index", [0, 1])
-def test_both_modes_build_and_every_extreme_works(index):
-    factory = _factories()[index]
-    static = factory(mode="static")
-    assert isinstance(static, StaticFigure)
-    sizes = [len(c.grid()) for c in static.controls]
-    assert len(static.payload["frames"]) == math.prod(sizes) <= 300
-    assert len(static.to_html()) < 3_000_000
-    live = factory(mode="live")
-    assert isinstance(live, LiveFigure)
-    check_slider_extremes(live)
+    check_explorer(
+        lambda mode: ex.training_explorer(runs, mode=mode), max_frames=300, max_bytes=3_000_000
+    )
 
 
 def test_live_update_budget():

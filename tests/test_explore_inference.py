@@ -9,12 +9,10 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 import torch
-from helpers import check_slider_extremes
 from scipy import stats
 from torch.distributions import Categorical, MixtureSameFamily, Normal
 
 from companion.explore import inference as ex
-from companion.figures import LiveFigure, StaticFigure
 
 
 def test_bimodal_log_prob_against_torch_distributions():
@@ -75,19 +73,6 @@ def test_gibbs_autocorrelation_matches_rho_squared(rho):
     assert abs(r["acf"][1] - rho**2) < 4 / math.sqrt(n_eff)
     exact = r["sweeps"] * (1 - rho**2) / (1 + rho**2)
     assert abs(r["ess"] - exact) < 0.25 * exact
-
-
-@pytest.mark.parametrize(
-    "factory",
-    [ex.cramer_rao_explorer, ex.em_explorer, ex.markov_explorer, ex.mh_explorer, ex.gibbs_explorer],
-)
-def test_both_modes_build_and_every_extreme_works(factory):
-    static = factory(mode="static")
-    assert isinstance(static, StaticFigure)
-    assert len(static.to_html()) < 2_500_000
-    live = factory(mode="live")
-    assert isinstance(live, LiveFigure)
-    check_slider_extremes(live)
 
 
 @pytest.mark.parametrize(

@@ -6,12 +6,9 @@ import math
 import re
 
 import numpy as np
-import plotly.graph_objects as go
 import pytest
-from helpers import check_slider_extremes
 
 from companion.explore import linalg as ex
-from companion.figures import LiveFigure, StaticFigure
 
 
 @pytest.mark.parametrize(
@@ -52,16 +49,3 @@ def test_pca_title_against_sklearn():
     assert off == pytest.approx(ref, abs=0.06)
     with pytest.raises(ValueError, match="ratio"):
         ex.pca_cloud(0.0, 0.0)
-
-
-@pytest.mark.parametrize("factory", [ex.matrix_explorer, ex.pca_explorer])
-def test_both_modes_build(factory):
-    static = factory(mode="static")
-    assert isinstance(static, StaticFigure)
-    sizes = [len(c.grid()) for c in static.controls]
-    assert len(static.payload["frames"]) == math.prod(sizes) <= 300
-    assert len(static.to_html()) < 2_000_000
-    go.Figure(static.figure.to_plotly_json())
-    live = factory(mode="live")
-    assert isinstance(live, LiveFigure)
-    check_slider_extremes(live)

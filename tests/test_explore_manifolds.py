@@ -8,11 +8,9 @@ import re
 import numpy as np
 import plotly.graph_objects as go
 import pytest
-from helpers import check_slider_extremes
 from scipy import stats
 
 from companion.explore import manifolds as ex
-from companion.figures import LiveFigure, StaticFigure
 
 
 @pytest.mark.parametrize("log2_d", [0.0, 3.0, 9.0])
@@ -35,18 +33,6 @@ def test_embedding_figure_scores_and_validity():
     heads = [a.text for a in fig.layout.annotations]
     scores = {h.split("</b>")[0][3:]: float(h.rsplit("= ", 1)[1]) for h in heads}
     assert scores["Isomap"] > 0.9 and scores["PCA"] < 0.5
-
-
-@pytest.mark.parametrize("factory", [ex.norm_explorer, ex.embedding_explorer])
-def test_both_modes_build(factory):
-    static = factory(mode="static")
-    assert isinstance(static, StaticFigure)
-    sizes = [len(c.grid()) for c in static.controls]
-    assert len(static.payload["frames"]) == math.prod(sizes)
-    assert len(static.to_html()) < 3_000_000
-    live = factory(mode="live")
-    assert isinstance(live, LiveFigure)
-    check_slider_extremes(live)
 
 
 def test_spectrum_figure_and_bad_input():

@@ -6,13 +6,12 @@ import math
 import re
 
 import numpy as np
-import plotly.graph_objects as go
 import pytest
 import torch
+from helpers import check_explorer
 
 from companion import optimization as op
 from companion.explore import optimization as ex
-from companion.figures import LiveFigure, StaticFigure
 
 
 def numbers(text: str) -> list[float]:
@@ -86,38 +85,17 @@ def test_minmax_title_against_closed_form():
     assert float(vals["extragradient"]) == pytest.approx((1 - lr**2 + lr**4) ** (k / 2), rel=5e-3)
 
 
-FACTORIES = [
-    ex.gd_explorer,
-    ex.sgd_explorer,
-    ex.minmax_explorer,
+FACTORIES = [  # the others need no input and are checked by test_explorer_contract.py
     lambda mode: ex.optimizer_explorer("rosenbrock", mode=mode),
     lambda mode: ex.optimizer_explorer("beale", mode=mode),
     lambda mode: ex.optimizer_explorer("quadratic", mode=mode),
     lambda mode: ex.adaptive_explorer("beale", mode=mode),
-    ex.maxent_explorer,
 ]
 
 
 @pytest.mark.parametrize("factory", FACTORIES)
 def test_both_modes_build(factory):
-    static = factory(mode="static")
-    assert isinstance(static, StaticFigure)
-    sizes = [len(c.grid()) for c in static.controls]
-    assert len(static.payload["frames"]) == math.prod(sizes) <= 300
-    assert len(static.to_html()) < 2_000_000
-    # Validated rebuild: the unvalidated dict figures are legal plotly.
-    go.Figure(static.figure.to_plotly_json())
-    live = factory(mode="live")
-    assert isinstance(live, LiveFigure)
-    for c in live._specs:
-        if hasattr(c, "min"):
-            for v in (c.min, c.max):
-                live.update(**{c.name: v})
-                assert live.figure.layout.title.text
-        else:
-            for v in c.grid():
-                live.update(**{c.name: v})
-                assert live.figure.layout.title.text
+    check_explorer(factory, max_frames=300, max_bytes=2_000_000, validate=True)
 
 
 @pytest.mark.parametrize("name", ["rmsprop", "adam"])

@@ -9,6 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 import torch
+from helpers import check_explorer
 from scipy import stats
 from torch.distributions import Normal, kl_divergence
 
@@ -109,7 +110,7 @@ def test_beta_explorer_and_table():
     assert all(a > b for a, b in zip(rates, rates[1:], strict=False))
     for row in table.values():
         assert row["elbo"] == pytest.approx(-(row["rate"] + row["distortion"]))
-    view = ex.beta_explorer(betas, images[:400], mode="static")
+    view, _ = check_explorer(lambda mode: ex.beta_explorer(betas, images[:400], mode=mode))
     assert len(view.payload["frames"]) == len(betas)
     fig = ex.beta_figure(1.0, table, {b: np.zeros((8, 8)) for b in table})
     go.Figure(fig.to_plotly_json())
@@ -134,7 +135,7 @@ def test_both_modes_of_the_ppca_explorer():
     assert len(static.payload["frames"]) == 13 * 13
     assert len(static.to_html()) < 2_500_000
     live = ex.ppca_explorer(mode="live")
-    for c in live._specs:
+    for c in live.specs:
         for v in (c.min, c.max):
             live.update(**{c.name: v})
             assert "log p(x)" in live.figure.layout.title.text
@@ -154,8 +155,6 @@ def test_bad_input():
 
 
 def test_cavi_figure_against_the_exact_posterior_and_slider_extremes():
-    from tests.helpers import check_slider_extremes
-
     cav = ex.cavi_example()
     fig = ex.cavi_figure(float(ex.CAVI_SWEEPS))
     go.Figure(fig.to_plotly_json())
@@ -174,4 +173,3 @@ def test_cavi_figure_against_the_exact_posterior_and_slider_extremes():
     assert post[40, 30] == pytest.approx(ref, abs=1e-6)
     with pytest.raises(ValueError, match="sweeps"):
         ex.cavi_figure(0.0)
-    check_slider_extremes(ex.cavi_explorer(mode="live"))
