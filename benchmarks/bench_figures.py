@@ -291,7 +291,7 @@ def live_update_ms(factory, moves: int = 12) -> tuple[float, float, float]:
     slider (only buttons) are timed over their choices instead.
     """
     fig = factory(mode="live")
-    sliders = [c for c in fig._specs if hasattr(c, "min")]
+    sliders = [c for c in fig.specs if hasattr(c, "min")]
     walls, cpus, per_control = [], [], []
 
     def move(name, v, mine):
@@ -314,7 +314,7 @@ def live_update_ms(factory, moves: int = 12) -> tuple[float, float, float]:
             move(c.name, float(v), mine)
         per_control.append(statistics.median(mine))
     if not sliders:
-        for c in fig._specs:
+        for c in fig.specs:
             options = c.grid()
             fig.update(**{c.name: options[-1]})  # warm-up
             mine = []
