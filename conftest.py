@@ -9,6 +9,7 @@ one, with the kernel started in the chapter's own folder. It also holds the
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from unittest import mock
@@ -70,3 +71,31 @@ def one_torch_thread():
 
     with single_thread():
         yield
+
+
+# Debian's Chromium by default; `make ... CHROMIUM=/path` (GF_CHROMIUM) names another build.
+CHROMIUM = os.environ.get("GF_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium for the browser tests of the website and of the live door."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make chromium` installs Debian's package")
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()

@@ -33,17 +33,6 @@ pytestmark = pytest.mark.live
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "_build" / "screenshots"
-# Debian's Chromium by default; `make ... CHROMIUM=/path` (GF_CHROMIUM) names another build.
-CHROMIUM = os.environ.get("GF_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-sync",
-]
 # A chapter's execution in a busy 2-core machine; override in seconds.
 RUN_TIMEOUT_S = float(os.environ.get("GF_LIVE_TIMEOUT_S", "420"))
 # The intro, the divergences chapter and a model chapter; each must have a slider figure.
@@ -133,20 +122,6 @@ def lab(tmp_path_factory):
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
         log.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make chromium` installs Debian's package")
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 # JavaScript run in the page; `app` is JupyterLab (exposed by --LabApp.expose_app_in_browser).

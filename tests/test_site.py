@@ -23,17 +23,6 @@ ROOT = Path(__file__).resolve().parent.parent
 # GF_SITE_DIR points the tests at another build (e.g. one chapter built with a private toc).
 HTML = Path(os.environ.get("GF_SITE_DIR", ROOT / "_build" / "html")).resolve()
 SHOTS = HTML.parent / "screenshots"
-# Debian's Chromium by default; `make ... CHROMIUM=/path` (GF_CHROMIUM) names another build.
-CHROMIUM = os.environ.get("GF_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-sync",
-]
 # Long pages with many figures load slowly on a busy 2-core machine; override in milliseconds.
 TIMEOUT_MS = int(os.environ.get("GF_SITE_TIMEOUT_MS", "120000"))
 SKIP_DIRS = {"_static", "_sources", "_images", "_sphinx_design_static", "_panels_static"}
@@ -64,18 +53,6 @@ def server():
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make chromium` installs Debian's package")
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
 
 
 class PageLog:
