@@ -172,6 +172,10 @@ def _open_and_run(page, base: str, token: str, chapter: str) -> dict:
     page.screenshot(path=str(SHOTS / f"live-{chapter}-open.png"))
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
     page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+    try:  # a click that lands while Lab is still busy can be lost: then run the same command
+        _wait(page, lambda s: s["ran"] > 0 or s["running"] > 0, 20, "the first cell to start")
+    except AssertionError:
+        page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
     return _wait(
         page,
         lambda s: (
@@ -179,7 +183,9 @@ def _open_and_run(page, base: str, token: str, chapter: str) -> dict:
             and s["running"] == 0
             and s["kernel"] == "idle"
             or s["errors"]
-            or s["kernel"] in ("dead", "unknown")
+            # "unknown" is also reported for a moment while a busy kernel's connection settles
+            # (seen on a fresh machine right after Run All); only a dead kernel ends the wait.
+            or s["kernel"] == "dead"
         ),
         RUN_TIMEOUT_S,
         f"every cell of {chapter}.md to run",
@@ -244,14 +250,18 @@ def _move_slider(page, chapter: str) -> tuple[dict, dict]:
     handle.scroll_into_view_if_needed()
     before = handle.evaluate(_FIGURE)
     assert before is not None, f"{chapter}: the slider has no plotly figure beside it"
-    handle.focus()
-    for _ in range(3):
-        page.keyboard.press("ArrowRight")
-    deadline = time.monotonic() + 30
     after = before
-    while time.monotonic() < deadline and after == before:
-        time.sleep(0.5)
-        after = handle.evaluate(_FIGURE)
+    for _attempt in range(3):  # a key press sent before the widget has focus is lost: retry
+        handle.click()
+        handle.focus()
+        for _ in range(3):
+            page.keyboard.press("ArrowRight")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and after == before:
+            time.sleep(0.5)
+            after = handle.evaluate(_FIGURE)
+        if after != before:
+            break
     return before, after
 
 
