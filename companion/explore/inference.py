@@ -17,7 +17,7 @@ import torch
 from .. import inference as inf
 from .._validate import check_real
 from ..figures import Choice, Slider, interactive
-from ..theme import side_by_side
+from ..theme import OKABE_ITO, side_by_side
 
 __all__ = [
     "CR_FAMILIES",
@@ -44,14 +44,7 @@ __all__ = [
 ]
 
 F64 = torch.float64
-_BLUE, _ORANGE, _GREEN, _RED, _SKY, _PINK = (
-    "#0072B2",
-    "#E69F00",
-    "#009E73",
-    "#D55E00",
-    "#56B4E9",
-    "#CC79A7",
-)
+_BLUE, _ORANGE, _GREEN, _PINK, _SKY, _RED = OKABE_ITO[:6]
 _GREY = "rgba(120,120,120,0.6)"
 
 

@@ -21,7 +21,7 @@ from torch.distributions import Normal
 from .. import sampling as smp
 from .._validate import check_int, check_real
 from ..figures import Choice, Slider, interactive
-from ..theme import side_by_side
+from ..theme import OKABE_ITO, side_by_side
 
 __all__ = [
     "generated_sigma_algebra",
@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 F64 = torch.float64
-_BLUE, _ORANGE, _GREEN, _RED, _SKY = "#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9"
+_BLUE, _ORANGE, _GREEN, _SKY, _RED = (OKABE_ITO[i] for i in (0, 1, 2, 4, 5))
 
 Event = frozenset
 

@@ -21,7 +21,7 @@ from torch.distributions import Normal
 from .. import sampling as smp
 from .._validate import check_int, check_real
 from ..figures import Choice, Slider, interactive
-from ..theme import side_by_side
+from ..theme import OKABE_ITO, side_by_side
 
 __all__ = [
     "GALLERY",
@@ -44,14 +44,7 @@ __all__ = [
 ]
 
 F64 = torch.float64
-_BLUE, _ORANGE, _GREEN, _PURPLE, _SKY, _RED = (
-    "#0072B2",
-    "#E69F00",
-    "#009E73",
-    "#CC79A7",
-    "#56B4E9",
-    "#D55E00",
-)
+_BLUE, _ORANGE, _GREEN, _PURPLE, _SKY, _RED = OKABE_ITO[:6]
 
 
 def _f32(a) -> np.ndarray:
