@@ -1,0 +1,36 @@
+"""Helpers shared by the zoo's families (argument checks, generators, the Adam loop)."""
+
+from __future__ import annotations
+
+import torch
+
+from .._validate import check_real
+from ..models import train
+
+
+def _positive(value: object, name: str) -> float:
+    value = check_real(value, name)
+    if value <= 0:
+        raise ValueError(f"{name} must be > 0; got {value}")
+    return value
+
+
+def _generator(seed: int) -> torch.Generator:
+    gen = torch.Generator()
+    gen.manual_seed(seed)
+    return gen
+
+
+def _adam_fit(model, loss_fn, steps: int, lr: float, progress: bool, desc: str, name: str):
+    """Adam on ``loss_fn()`` (which draws its own mini-batch) for ``steps`` steps; logs ``name``."""
+    opt = torch.optim.Adam(model.parameters(), lr=_positive(lr, "lr"))
+
+    def step(_):
+        loss = loss_fn()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return {name: loss.detach()}
+
+    train(step, steps, model=model, progress=progress, desc=desc)
+    return model.eval()

@@ -1,0 +1,159 @@
+"""Score-based models: a noise-conditional score network, denoising score matching and
+annealed Langevin sampling."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+from torch import Tensor, nn
+
+from .._validate import check_int, check_real, check_tensor
+from ..device import resolve_device
+from ..models import GenerativeModel, batches, check_fit_args, prepare_data
+from ._common import _adam_fit, _generator, _positive
+from .energy import langevin
+
+
+def mixture_score(x: Tensor, centers: Tensor, std: float, sigma: float = 0.0) -> Tensor:
+    """Score ``∇ log p_σ(x)`` of an equal-weight mixture of ``N(c_k, std² I)`` convolved with
+    ``N(0, σ² I)`` (so each component has variance ``std² + σ²``)."""
+    x = check_tensor(x, "x", ndim=2)
+    centers = check_tensor(centers, "centers", ndim=2)
+    var = _positive(std, "std") ** 2 + check_real(sigma, "sigma") ** 2
+    diff = centers[None, :, :].to(x) - x[:, None, :]  # (N, K, d)
+    logw = torch.log_softmax(-(diff**2).sum(-1) / (2 * var), dim=1)  # responsibilities
+    return (torch.exp(logw)[:, :, None] * diff).sum(1) / var
+
+
+class ScoreNet(GenerativeModel):
+    """A noise-conditional score network ``s(x, σ)`` for 2-D data (input ``[x, log σ]``)."""
+
+    family = "zoo-score"
+
+    def __init__(
+        self,
+        dim: int = 2,
+        hidden: int = 128,
+        sigma_min: float = 0.05,
+        sigma_max: float = 2.0,
+        levels: int = 10,
+    ):
+        super().__init__(
+            dim=dim, hidden=hidden, sigma_min=sigma_min, sigma_max=sigma_max, levels=levels
+        )
+        d, h = check_int(dim, "dim"), check_int(hidden, "hidden")
+        self.net = nn.Sequential(
+            nn.Linear(d + 1, h), nn.SiLU(), nn.Linear(h, h), nn.SiLU(), nn.Linear(h, d)
+        )
+        lo, hi = _positive(sigma_min, "sigma_min"), _positive(sigma_max, "sigma_max")
+        if not lo < hi:
+            raise ValueError(f"need sigma_min < sigma_max; got {lo}, {hi}")
+        levels = check_int(levels, "levels", minimum=2)
+        self.register_buffer(
+            "sigmas", torch.exp(torch.linspace(math.log(hi), math.log(lo), levels))
+        )
+
+    def forward(self, x: Tensor, sigma: Tensor) -> Tensor:
+        sigma = torch.as_tensor(sigma, dtype=x.dtype, device=x.device).reshape(-1, 1)
+        sigma = sigma.expand(x.shape[0], 1)
+        # Output scaled by 1/σ: the true score of the noised data has that size.
+        return self.net(torch.cat([x, torch.log(sigma)], dim=1)) / sigma
+
+    @torch.no_grad()
+    def sample(
+        self,
+        n: int,
+        *,
+        steps_per_level: int = 60,
+        step_scale: float = 0.1,
+        generator: torch.Generator | None = None,
+    ) -> Tensor:
+        """Annealed Langevin from ``N(0, σ_max² I)`` down the noise levels."""
+        return annealed_langevin(
+            self,
+            check_int(n, "n"),
+            steps_per_level=steps_per_level,
+            step_scale=step_scale,
+            generator=generator,
+        )
+
+
+def dsm_loss(model: ScoreNet, x: Tensor, sigma: Tensor, noise: Tensor) -> Tensor:
+    """Denoising score matching (eq-zoo-dsm), weighted by σ² so every level counts alike:
+    ``mean ‖σ s(x + σ ε, σ) + ε‖²``. The minimiser is the score of the noised data density."""
+    x_noisy = x + sigma * noise
+    return ((sigma * model(x_noisy, sigma) + noise) ** 2).sum(dim=1).mean()
+
+
+def fit_score(
+    data: Tensor,
+    *,
+    steps: int | None = None,
+    seed: int = 0,
+    device=None,
+    progress: bool = True,
+    hidden: int = 128,
+    sigma_min: float = 0.05,
+    sigma_max: float = 2.0,
+    levels: int = 10,
+    lr: float = 2e-3,
+    batch_size: int = 256,
+) -> ScoreNet:
+    """Train a :class:`ScoreNet` by denoising score matching on every noise level."""
+    steps = check_fit_args(steps, seed, progress, default_steps=1500)
+    dev = resolve_device(device)
+    data = prepare_data(data, device=dev)
+    torch.manual_seed(seed)
+    model = ScoreNet(data.shape[1], hidden, sigma_min, sigma_max, levels).to(dev)
+    gen = _generator(seed)
+    it = batches(data, batch_size, gen)
+
+    def loss_fn():
+        x = next(it)
+        k = torch.randint(len(model.sigmas), (x.shape[0],), generator=gen).to(dev)
+        noise = torch.randn(x.shape, generator=gen).to(dev)
+        return dsm_loss(model, x, model.sigmas[k][:, None], noise)
+
+    return _adam_fit(model, loss_fn, steps, lr, progress, "score matching", "dsm")
+
+
+@torch.no_grad()
+def annealed_langevin(
+    score: Callable[[Tensor, Tensor], Tensor] | ScoreNet,
+    n: int,
+    *,
+    sigmas: Tensor | None = None,
+    dim: int = 2,
+    steps_per_level: int = 60,
+    step_scale: float = 0.1,
+    generator: torch.Generator | None = None,
+    device=None,
+) -> Tensor:
+    """Annealed Langevin dynamics (Song & Ermon): Langevin at each noise level σ_k with step
+    ``η_k = step_scale · σ_k²``, from the largest σ to the smallest, starting at ``N(0, σ_1² I)``.
+
+    ``score(x, sigma)`` may be a :class:`ScoreNet` (its ``sigmas`` are used) or any callable, in
+    which case ``sigmas`` (decreasing) is required.
+    """
+    if isinstance(score, ScoreNet):
+        sigmas = score.sigmas if sigmas is None else sigmas
+        device = score.device if device is None else device
+    if sigmas is None:
+        raise ValueError("pass the noise levels `sigmas` for a plain score function")
+    sigmas = check_tensor(sigmas, "sigmas", ndim=1)
+    dev = resolve_device(device)
+    n = check_int(n, "n")
+    scale = _positive(step_scale, "step_scale")
+    x = float(sigmas[0]) * torch.randn(n, dim, generator=generator).to(dev)
+    for s in sigmas:
+        s_t = torch.full((n, 1), float(s), device=dev)
+        x = langevin(
+            lambda y, s_t=s_t: score(y, s_t),
+            x,
+            scale * float(s) ** 2,
+            steps_per_level,
+            generator=generator,
+        )
+    return x
