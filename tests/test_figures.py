@@ -68,6 +68,33 @@ def test_static_frames_hold_every_grid_combination():
             assert frame["layout"]["title"]["text"] == f"a = {a:.4f}, b = {b:.4f}, lin"
 
 
+def test_static_frame_order_is_c_order_ravel_over_mixed_controls():
+    """The contract with gf-figures.js: frame ravel_multi_index((i, j, k), sizes), C order, over
+    the controls in the order given, a Choice between two Sliders included; the page finds the
+    k-th slider control in layout.sliders[k] and the k-th choice in layout.updatemenus[k]."""
+
+    def make(a, kind, b):
+        return line(a, b, kind)
+
+    controls = (
+        Slider("a", -1, 1, steps=3),
+        Choice("kind", ["lin", "sq"]),
+        Slider("b", 0, 2, steps=4),
+    )
+    fig = interactive(make, *controls, mode="static")
+    spec = spec_of(fig)
+    sizes = (3, 2, 4)
+    assert [c["size"] for c in spec["controls"]] == list(sizes)
+    assert [c["kind"] for c in spec["controls"]] == ["slider", "choice", "slider"]
+    assert [s.name for s in fig.figure.layout.sliders] == ["a", "b"]
+    assert [m.name for m in fig.figure.layout.updatemenus] == ["kind"]
+    for i, a in enumerate(np.linspace(-1, 1, 3)):
+        for j, kind in enumerate(["lin", "sq"]):
+            for k, b in enumerate(np.linspace(0, 2, 4)):
+                frame = spec["frames"][np.ravel_multi_index((i, j, k), sizes)]
+                assert frame["layout"]["title"]["text"] == f"a = {a:.4f}, b = {b:.4f}, {kind}"
+
+
 def test_static_sliders_are_native_and_start_at_the_default():
     fig = interactive(
         line,
