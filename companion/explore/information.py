@@ -167,6 +167,17 @@ def _normal_pdf(x: torch.Tensor, mu: float, sigma: float) -> np.ndarray:
     return f32(Normal(torch.tensor(mu, dtype=_F64), sigma).log_prob(x).exp())
 
 
+def _fit_curve(fit: GaussianFit, what: str, colour: str, dash: str = "solid") -> dict:
+    """The Gaussian of one fit on the plotting grid, its parameters in the legend entry."""
+    return dict(
+        type="scatter",
+        x=f32(_XK),
+        y=_normal_pdf(_XK, fit.mu, fit.sigma),
+        name=f"{what}: N({num(fit.mu, 2)}, {num(fit.sigma, 2)}²)",
+        line=dict(color=colour, dash=dash),
+    )
+
+
 @single_thread()
 def kl_fit_figure(separation: float) -> go.Figure:
     """The mixture p, its forward-KL Gaussian fit and its reverse-KL fits from both starts.
@@ -178,46 +189,21 @@ def kl_fit_figure(separation: float) -> go.Figure:
     fwd = fit_gaussian_kl(s, "forward")
     left = fit_gaussian_kl(s, "reverse", start="left")
     right = fit_gaussian_kl(s, "reverse", start="right")
-    one_optimum = abs(left.mu - right.mu) < 1e-3 and abs(left.sigma - right.sigma) < 1e-3
-    p_pdf = f32(mixture_log_density(_XK, s).exp())
-    x = _XK.numpy().astype(np.float32)
-
-    def label(fit: GaussianFit, what: str) -> str:
-        return f"{what}: N({num(fit.mu, 2)}, {num(fit.sigma, 2)}²)"
-
     data = [
         dict(
             type="scatter",
-            x=x,
-            y=p_pdf,
+            x=f32(_XK),
+            y=f32(mixture_log_density(_XK, s).exp()),
             name="p = 0.4·N(−s/2, 1) + 0.6·N(s/2, 1)",
             fill="tozeroy",
             line=dict(color=_GREY, width=1.5),
             fillcolor="rgba(127,127,127,0.25)",
         ),
-        dict(
-            type="scatter",
-            x=x,
-            y=_normal_pdf(_XK, fwd.mu, fwd.sigma),
-            name=label(fwd, "forward KL fit"),
-            line=dict(color=_BLUE),
-        ),
-        dict(
-            type="scatter",
-            x=x,
-            y=_normal_pdf(_XK, left.mu, left.sigma),
-            name=label(left, "reverse KL fit, left start"),
-            line=dict(color=_ORANGE, dash="dash"),
-        ),
-        dict(
-            type="scatter",
-            x=x,
-            y=_normal_pdf(_XK, right.mu, right.sigma),
-            name=label(right, "reverse KL fit, right start"),
-            line=dict(color=_GREEN, dash="dot"),
-        ),
+        _fit_curve(fwd, "forward KL fit", _BLUE),
+        _fit_curve(left, "reverse KL fit, left start", _ORANGE, "dash"),
+        _fit_curve(right, "reverse KL fit, right start", _GREEN, "dot"),
     ]
-    if one_optimum:
+    if abs(left.mu - right.mu) < 1e-3 and abs(left.sigma - right.sigma) < 1e-3:
         rev = f"KL(q‖p) = {num(right.kl, 4)} nats (both starts agree)"
     else:
         rev = (
