@@ -41,6 +41,13 @@ __all__ = [
     "moments_from_mgf",
     "pushforward_density",
     "condition_gaussian",
+    "POSTERIOR_GRID",
+    "grid_posterior",
+    "monte_carlo_error",
+    "is_second_moment",
+    "rare_event_importance_run",
+    "gradient_estimator_variances",
+    "exponential_running_sums",
 ]
 
 
@@ -553,3 +560,148 @@ def condition_gaussian(mean: Tensor, cov: Tensor, value: Tensor, k: int) -> tupl
     cond_mean = mean[k:] + gain.mT @ (value - mean[:k])
     cond_cov = s_bb - s_ab.mT @ gain
     return cond_mean, cond_cov
+
+
+# == moved from explore/probability.py ==
+# The sampling experiments and closed forms behind the chapter's figures
+# (companion.explore.probability draws them).
+import numpy as np  # noqa: E402
+from torch.distributions import Normal  # noqa: E402
+
+_F64 = torch.float64
+#: Midpoints of 2000 equal cells of [0, 1]: the grid of :func:`grid_posterior`.
+POSTERIOR_GRID = (np.arange(2000) + 0.5) / 2000
+
+
+def grid_posterior(a: float, b: float, heads: int, tails: int) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior density of a coin's θ by Bayes' theorem on a grid ({eq}`eq-prob-bayes`):
+    prior ``Beta(a, b)`` times the binomial likelihood, divided by their integral (midpoint
+    rule on the 2000 cells of :data:`POSTERIOR_GRID`). Returns ``(θ, density)`` (numpy); the
+    chapter compares it with the conjugate ``Beta(a + h, b + t)``."""
+    a, b = check_real(a, "a"), check_real(b, "b")
+    if a <= 0 or b <= 0:
+        raise ValueError(f"a and b must be > 0; got {a}, {b}")
+    heads, tails = check_int(heads, "heads", minimum=0), check_int(tails, "tails", minimum=0)
+    from scipy import stats  # the prior's log-density, as SciPy computes it
+
+    theta = POSTERIOR_GRID
+    log_post = stats.beta.logpdf(theta, a, b) + heads * np.log(theta) + tails * np.log1p(-theta)
+    post = np.exp(log_post - log_post.max())
+    return theta, post / (post.sum() / len(theta))
+
+
+def monte_carlo_error(repeats: int = 200, seed: int = 0) -> dict[str, np.ndarray]:
+    """Monte Carlo estimates of E[X²] = 1 for X ~ N(0, 1) at 15 sample sizes N from 10 to
+    ~31 600 (log-spaced), each from ``repeats`` independent runs (a private generator): the
+    sizes ``n``, the root-mean-square error ``rmse`` over the runs and the error ``single`` of
+    the first run (signed), which the chapter sets against √(Var X² / N) = √(2/N)."""
+    repeats = check_int(repeats, "repeats", minimum=2)
+    g = torch.Generator().manual_seed(check_int(seed, "seed", minimum=0))
+    ns = np.unique(np.logspace(1, 4.5, 15).astype(int))
+    x = torch.randn(repeats, int(ns[-1]), generator=g, dtype=_F64) ** 2
+    csum = torch.cumsum(x, 1)
+    rmse = [float(torch.sqrt(torch.mean((csum[:, n - 1] / n - 1.0) ** 2))) for n in ns]
+    single = (csum[0, ns - 1] / torch.as_tensor(ns)).numpy() - 1.0
+    return {"n": ns, "rmse": np.asarray(rmse), "single": single}
+
+
+def is_second_moment(mu: float, sigma: float, c: float = 4.0) -> float:
+    """``E_q[(w(X) 1{X > c})²] = ∫_c^∞ p(x)² / q(x) dx`` for ``p = N(0, 1)``, ``q = N(μ, σ²)``.
+
+    Finite iff ``σ² > 1/2``, or ``σ² = 1/2`` and ``μ > 0``. For ``σ² > 1/2``, with
+    ``a = 1 − 1/(2σ²)`` and ``m = μ / (2aσ²)``,
+    ``p²/q = σ/√(2π) · exp(−a(x + m)² + a m² + μ²/(2σ²))``, whose integral over ``(c, ∞)``
+    is a Gaussian tail: ``½√(π/a) erfc(√a (c + m))`` times the constants. At ``σ² = 1/2``
+    the integrand is ``σ/√(2π) · exp(μ² − 2μx)``, integrable on ``(c, ∞)`` only when ``μ > 0``,
+    with integral ``σ/√(2π) · exp(μ² − 2μc) / (2μ)``. Returns ``inf`` where the moment diverges.
+    """
+    mu, sigma, c = check_real(mu, "mu"), check_real(sigma, "sigma"), check_real(c, "c")
+    if sigma <= 0:
+        raise ValueError(f"sigma must be > 0; got {sigma}")
+    if 2 * sigma**2 < 1:
+        return math.inf
+    a = 1 - 1 / (2 * sigma**2)
+    if a < 1e-7:  # σ² = 1/2 up to rounding; the Gaussian-tail form cancels catastrophically here
+        if mu <= 0:
+            return math.inf
+        return sigma / math.sqrt(2 * math.pi) * math.exp(mu**2 - 2 * mu * c) / (2 * mu)
+    m = mu / (2 * a * sigma**2)
+    const = a * m**2 + mu**2 / (2 * sigma**2)
+    # log erfc(z) = log 2 + log Φ(−z√2), stable far in the tail.
+    z = torch.tensor(-math.sqrt(2 * a) * (c + m), dtype=_F64)
+    log_erfc = math.log(2.0) + float(torch.special.log_ndtr(z))
+    log_tail = math.log(0.5 * math.sqrt(math.pi / a)) + log_erfc
+    return sigma / math.sqrt(2 * math.pi) * math.exp(const + log_tail)
+
+
+def rare_event_importance_run(
+    mu: float, sigma: float, threshold: float = 4.0, n: int = 2000, seed: int = 0
+) -> tuple[Estimate, Tensor, Tensor]:
+    """One seeded run of :func:`importance_sampling` for ``P(X > threshold)``, ``X ~ N(0, 1)``,
+    with the proposal ``N(μ, σ²)``: the estimate, the ``n`` proposal draws and the terms
+    ``w(x_i) 1{x_i > threshold}``. The same seed gives every proposal the same noise; the
+    caller's random state is left alone (the run happens under ``torch.random.fork_rng``)."""
+    mu, sigma = check_real(mu, "mu"), check_real(sigma, "sigma")
+    if sigma <= 0:
+        raise ValueError(f"sigma must be > 0; got {sigma}")
+    threshold, seed = check_real(threshold, "threshold"), check_int(seed, "seed", minimum=0)
+    p = Normal(torch.tensor(0.0, dtype=_F64), torch.tensor(1.0, dtype=_F64))
+    q = Normal(torch.tensor(mu, dtype=_F64), torch.tensor(sigma, dtype=_F64))
+
+    def f(x):
+        return (x > threshold).to(_F64)
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        est = importance_sampling(f, p, q, n)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        x = q.sample((n,))
+    return est, x, torch.exp(p.log_prob(x) - q.log_prob(x)) * f(x)
+
+
+def _estimator_spread(fn, loc: Tensor, scale: Tensor, n: int, repeats: int) -> tuple[float, ...]:
+    """(variance, its standard error, mean) of ``repeats`` independent n-sample estimates of
+    ∂/∂μ E[Z²]: one call with n·repeats samples, its per-sample terms cut into groups of n."""
+    terms = fn(lambda z: z**2, Normal, (loc, scale), n * repeats).per_sample[0]
+    est = terms.reshape(repeats, n).mean(1)
+    var = float(est.var())
+    # Standard error of that sample variance, from the fourth central moment.
+    m4 = float(((est - est.mean()) ** 4).mean())
+    return var, math.sqrt(max(m4 - var**2, 0) / repeats), float(est.mean())
+
+
+def gradient_estimator_variances(
+    mu: float = 1.0, sigma: float = 1.0, ns=(10, 100, 1000), repeats: int = 300, seed: int = 0
+) -> dict[str, np.ndarray]:
+    """Measured variance of the score-function and reparameterisation estimators of
+    ``∂/∂μ E[Z²]`` (``Z ~ N(μ, σ²)``, true value 2μ) over ``repeats`` independent runs at each
+    sample size in ``ns``: keys ``score``/``reparam`` (variances), ``*_mean`` and ``*_var_se``
+    (standard errors of the variances), and ``n``. Seeded; runs under ``torch.random.fork_rng``
+    so the caller's random state is left alone."""
+    repeats = check_int(repeats, "repeats", minimum=2)
+    loc = torch.tensor(check_real(mu, "mu"), dtype=_F64)
+    scale = torch.tensor(check_real(sigma, "sigma"), dtype=_F64)
+    ns = np.asarray([check_int(int(n), "n", minimum=2) for n in ns])
+    out: dict[str, list] = {k: [] for k in ("score", "reparam", "score_mean", "reparam_mean")}
+    out.update(score_var_se=[], reparam_var_se=[])
+    estimators = (("score", score_function_gradient), ("reparam", reparameterization_gradient))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(check_int(seed, "seed", minimum=0))
+        for n in ns:
+            for key, fn in estimators:
+                var, se, mean = _estimator_spread(fn, loc, scale, int(n), repeats)
+                out[key].append(var)
+                out[key + "_var_se"].append(se)
+                out[key + "_mean"].append(mean)
+    return {"n": ns} | {k: np.asarray(v) for k, v in out.items()}
+
+
+def exponential_running_sums(repeats: int, max_n: int, seed: int = 0) -> Tensor:
+    """``repeats`` independent rows of ``max_n`` Exp(1) draws (by inversion, a private
+    generator), cumulatively summed along each row: column ``n − 1`` divided by ``n`` holds
+    ``repeats`` sample means of n draws. Shape ``(repeats, max_n)``, float64."""
+    repeats, max_n = check_int(repeats, "repeats"), check_int(max_n, "max_n")
+    g = torch.Generator().manual_seed(check_int(seed, "seed", minimum=0))
+    x = -torch.log(torch.rand(repeats, max_n, generator=g, dtype=_F64))  # Exp(1)
+    return torch.cumsum(x, 1)

@@ -373,3 +373,109 @@ def test_estimators_bad_input():
         smp.effective_sample_size(t64([0.0, math.nan]))
     with pytest.raises(ValueError, match="zero"):
         smp.effective_sample_size(t64([-math.inf, -math.inf]))
+
+
+# == moved from explore/probability.py ==
+# The chapter's sampling experiments and closed forms (now in companion.sampling) against SciPy.
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "h", "t"), [(1.0, 1.0, 0, 0), (3.0, 5.0, 20, 0), (0.5, 2.0, 4, 9)]
+)
+def test_grid_posterior_is_the_conjugate_beta(a, b, h, t):
+    theta, post = smp.grid_posterior(a, b, h, t)
+    ref = stats.beta.pdf(theta, a + h, b + t)
+    inner = (theta > 0.01) & (theta < 0.99)
+    np.testing.assert_allclose(post[inner], ref[inner], rtol=2e-3, atol=1e-6)
+    assert np.mean(theta * post) == pytest.approx((a + h) / (a + b + h + t), abs=2e-4)
+    with pytest.raises(ValueError):
+        smp.grid_posterior(0.0, 1.0, 1, 1)
+
+
+@pytest.mark.parametrize(("mu", "sigma"), [(4.5, 1.0), (3.0, 2.0), (0.0, 1.0), (6.0, 0.8)])
+def test_is_second_moment_against_quadrature(mu, sigma):
+    m2 = integrate.quad(
+        lambda x: stats.norm.pdf(x) ** 2 / stats.norm.pdf(x, mu, sigma),
+        4,
+        30,
+        epsabs=0,
+        epsrel=1e-12,
+        limit=200,
+    )[0]
+    assert smp.is_second_moment(mu, sigma) == pytest.approx(m2, rel=1e-8)
+
+
+def test_is_second_moment_infinite_for_light_tailed_proposals():
+    assert math.isinf(smp.is_second_moment(4.0, 0.7))
+    assert math.isfinite(smp.is_second_moment(4.0, 0.71))
+    # Just below sigma^2 = 1/2 the integrand grows like exp(+eps x^2): infinite.
+    assert math.isinf(smp.is_second_moment(4.0, math.sqrt(0.5 * (1 - 1e-9))))
+
+
+@pytest.mark.parametrize("mu", [4.0, 1.0, 0.3])
+@pytest.mark.parametrize("rel_gap", [0.0, 1e-9, 1e-6])
+def test_is_second_moment_at_the_boundary_sigma2_half(mu, rel_gap):
+    """At sigma^2 = 1/2 the moment is finite when mu > 0 (integrand exp(mu^2 - 2 mu x))."""
+    sigma = math.sqrt(0.5 * (1 + rel_gap))
+    m2 = integrate.quad(
+        lambda x: math.exp(2 * stats.norm.logpdf(x) - stats.norm.logpdf(x, mu, sigma)),
+        4,
+        math.inf,
+        epsabs=0,
+        epsrel=1e-10,
+        limit=200,
+    )[0]
+    assert smp.is_second_moment(mu, sigma) == pytest.approx(m2, rel=1e-5)
+
+
+@pytest.mark.parametrize("mu", [0.0, -2.0])
+def test_is_second_moment_at_the_boundary_infinite_for_nonpositive_mu(mu):
+    assert math.isinf(smp.is_second_moment(mu, math.sqrt(0.5)))
+    with pytest.raises(ValueError, match="sigma"):
+        smp.is_second_moment(1.0, 0.0)
+
+
+def test_gradient_estimator_variances_unbiased():
+    tab = smp.gradient_estimator_variances(mu=0.5, sigma=1.0, ns=(20, 200), repeats=200)
+    for k, n in enumerate(tab["n"]):
+        # Exact per-sample variances at mu = 0.5, sigma = 1 (see the chapter).
+        v_score = (0.5**4 + 18 * 0.25 + 15) - 4 * 0.25
+        for key, v in (("score", v_score), ("reparam", 4.0)):
+            assert abs(tab[key + "_mean"][k] - 1.0) < 4 * math.sqrt(v / n / 200)
+            assert abs(tab[key][k] - v / n) < 4 * tab[key + "_var_se"][k]
+
+
+def test_mc_error_slope():
+    run = smp.monte_carlo_error(repeats=100)
+    ns, rmse = run["n"], run["rmse"]
+    # Against the closed form sqrt(Var X² / N) = sqrt(2/N), within the spread of 100 runs.
+    np.testing.assert_allclose(rmse, np.sqrt(2 / ns), rtol=0.35)
+    assert abs(np.polyfit(np.log(ns), np.log(rmse), 1)[0] + 0.5) < 0.1
+
+
+def test_rare_event_run_is_importance_sampling_and_leaves_the_rng_alone():
+    torch.manual_seed(123)
+    expected_next = torch.rand(1)
+    torch.manual_seed(123)
+    est, x, terms = smp.rare_event_importance_run(4.5, 1.0, n=2000, seed=0)
+    assert torch.equal(torch.rand(1), expected_next)  # the caller's stream is untouched
+    # The terms are w·1{x > 4} with w = p/q from SciPy's densities; the estimate is their mean.
+    xs = x.numpy()
+    w = np.exp(stats.norm.logpdf(xs) - stats.norm.logpdf(xs, 4.5, 1.0))
+    np.testing.assert_allclose(terms.numpy(), w * (xs > 4.0), rtol=1e-12, atol=0)
+    assert float(est.estimate) == pytest.approx(terms.mean().item(), rel=1e-12)
+    exact = stats.norm.sf(4.0)
+    assert abs(float(est.estimate) - exact) < 4 * float(est.std_error)
+    again = smp.rare_event_importance_run(4.5, 1.0, n=2000, seed=0)[1]
+    assert torch.equal(again, x)
+    with pytest.raises(ValueError, match="sigma"):
+        smp.rare_event_importance_run(4.5, 0.0)
+
+
+def test_exponential_running_sums_are_gamma_distributed():
+    sums = smp.exponential_running_sums(4000, 8, seed=1)
+    assert sums.shape == (4000, 8) and bool((sums.diff(dim=1) > 0).all())
+    # The sum of n Exp(1) draws is Gamma(n, 1): Kolmogorov–Smirnov against SciPy.
+    for n in (1, 8):
+        assert stats.kstest(sums[:, n - 1].numpy(), stats.gamma(n).cdf).pvalue > 1e-3
+    assert torch.equal(smp.exponential_running_sums(4000, 8, seed=1), sums)
