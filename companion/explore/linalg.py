@@ -1,7 +1,8 @@
 """Figures of the chapter "Linear algebra and matrix calculus".
 
 The helpers (and the PCA point cloud) are in :mod:`companion.linalg`; this module draws what a
-2×2 matrix does to the unit circle and PCA of a point cloud as an SVD. Every number a title prints comes from the drawing.
+2×2 matrix does to the unit circle and PCA of a point cloud as an SVD. Every number a title
+prints comes from the drawing.
 """
 
 from __future__ import annotations
