@@ -48,6 +48,16 @@ __all__ = [
     "rare_event_importance_run",
     "gradient_estimator_variances",
     "exponential_running_sums",
+    "generated_sigma_algebra",
+    "is_sigma_algebra",
+    "is_measurable",
+    "simple_function_integral",
+    "PUSHFORWARD_MAPS",
+    "pushforward_map",
+    "count_preimages",
+    "relu_cdf",
+    "circle_kl",
+    "riemann_lower_heights",
 ]
 
 
@@ -705,3 +715,175 @@ def exponential_running_sums(repeats: int, max_n: int, seed: int = 0) -> Tensor:
     g = torch.Generator().manual_seed(check_int(seed, "seed", minimum=0))
     x = -torch.log(torch.rand(repeats, max_n, generator=g, dtype=_F64))  # Exp(1)
     return torch.cumsum(x, 1)
+
+
+# == moved from explore/measure.py ==
+# The measure chapter's computations: finite σ-algebras (events are ``frozenset``s of outcomes),
+# the simple-function integral, the push-forward maps, the ReLU cdf with its atom and the KL of
+# a discretised singular pair (companion.explore.measure draws them).
+import itertools  # noqa: E402
+from collections.abc import Hashable, Iterable  # noqa: E402
+
+Event = frozenset
+
+
+def _as_events(sets: Iterable[Iterable[Hashable]], name: str) -> list[frozenset]:
+    if isinstance(sets, (str, bytes)) or not isinstance(sets, Iterable):
+        raise TypeError(f"{name} must be a collection of sets")
+    out = []
+    for s in sets:
+        if isinstance(s, (str, bytes)) or not isinstance(s, Iterable):
+            raise TypeError(f"every member of {name} must be a set of outcomes; got {s!r}")
+        out.append(frozenset(s))
+    return out
+
+
+def generated_sigma_algebra(omega: Iterable[Hashable], sets: Iterable[Iterable[Hashable]]):
+    """The smallest σ-algebra on the finite set ``omega`` that contains every set in ``sets``.
+
+    Its **atoms** are the non-empty intersections ``∩_i (A_i or its complement)``; they
+    partition ``omega``, and the σ-algebra consists of all ``2^(number of atoms)`` unions of
+    atoms. For a partition the atoms are its blocks.
+
+    Returns
+    -------
+    set[frozenset]
+        Every event of the σ-algebra (including ``frozenset()`` and ``omega``).
+    """
+    omega = frozenset(omega)
+    if not omega:
+        raise ValueError("omega must be a non-empty set")
+    sets = _as_events(sets, "sets")
+    for s in sets:
+        if not s <= omega:
+            raise ValueError(f"{set(s)} is not a subset of omega")
+    atoms: set[frozenset] = {omega}
+    for s in sets:
+        atoms = {piece for a in atoms for piece in (a & s, a - s) if piece}
+    atoms_l = sorted(atoms, key=lambda a: sorted(map(repr, a)))
+    return {
+        frozenset().union(*combo)
+        for r in range(len(atoms_l) + 1)
+        for combo in itertools.combinations(atoms_l, r)
+    }
+
+
+def is_sigma_algebra(omega: Iterable[Hashable], family: Iterable[Iterable[Hashable]]) -> bool:
+    """Whether ``family`` is a σ-algebra on the finite set ``omega``: it contains ``omega``, and
+    is closed under complements and (on a finite set, finite = countable) unions."""
+    omega = frozenset(omega)
+    fam = set(_as_events(family, "family"))
+    if omega not in fam or any(not a <= omega for a in fam):
+        return False
+    if any(omega - a not in fam for a in fam):
+        return False
+    return all(a | b in fam for a in fam for b in fam)
+
+
+def is_measurable(
+    func: Callable[[Hashable], float] | dict,
+    omega: Iterable[Hashable],
+    family: Iterable[Iterable[Hashable]],
+) -> bool:
+    """Whether ``func: omega → R`` is measurable with respect to ``family`` (a σ-algebra on a
+    finite ``omega``): every level set ``{ω : func(ω) = v}`` must be an event. On a finite space
+    that is equivalent to ``func⁻¹(B) ∈ family`` for every Borel set ``B``, because such a
+    pre-image is a union of level sets."""
+    omega = frozenset(omega)
+    fam = set(_as_events(family, "family"))
+    if not is_sigma_algebra(omega, fam):
+        raise ValueError("family is not a σ-algebra on omega")
+    get = func.__getitem__ if isinstance(func, dict) else func
+    if not callable(get):
+        raise TypeError("func must be callable or a dict")
+    values: dict = {}
+    for w in omega:
+        values.setdefault(get(w), set()).add(w)
+    return all(frozenset(level) in fam for level in values.values())
+
+
+def simple_function_integral(n: int) -> float:
+    """``∫ φ_n dλ`` on [0, 1] for ``f(x) = 4x(1 − x)`` and ``φ_n = ⌊2ⁿ f⌋ / 2ⁿ``.
+
+    Layer by layer ({eq}`eq-measure-simple-integral`): ``φ_n = Σ_k 2⁻ⁿ 1{f ≥ k 2⁻ⁿ}``, and the
+    level sets of this ``f`` have the exact measure ``λ{f ≥ c} = √(1 − c)`` for ``c ∈ [0, 1]``,
+    so ``∫ φ_n = Σ_{k=1}^{2ⁿ} 2⁻ⁿ √(1 − k 2⁻ⁿ)``, which increases to ``∫ f = 2/3``.
+    """
+    n = check_int(n, "n", minimum=0)
+    k = np.arange(1, 2**n + 1)
+    return float(np.sum(2.0**-n * np.sqrt(np.clip(1 - k * 2.0**-n, 0, None))))
+
+
+#: The push-forward maps of the measure chapter: name -> (label, f_t(x, t) in torch).
+PUSHFORWARD_MAPS: dict[str, tuple[str, Callable]] = {
+    "exp": ("(1 − t)x + t eˣ", lambda x, t: (1 - t) * x + t * torch.exp(x)),
+    "tanh": ("(1 − t)x + 2t tanh x", lambda x, t: (1 - t) * x + 2 * t * torch.tanh(x)),
+    "square": ("(1 − t)x + t x²  (not one-to-one)", lambda x, t: (1 - t) * x + t * x**2),
+}
+
+
+def pushforward_map(name: str, t: float) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The map ``x ↦ f_t(x)`` of the push-forward figure (``t = 0`` is the identity)."""
+    if name not in PUSHFORWARD_MAPS:
+        raise ValueError(f"transform must be one of {sorted(PUSHFORWARD_MAPS)}; got {name!r}")
+    t = check_real(t, "t")
+    if not 0 <= t <= 1:
+        raise ValueError(f"t must lie in [0, 1]; got {t}")
+    fn = PUSHFORWARD_MAPS[name][1]
+    return lambda x: fn(x, t)
+
+
+def count_preimages(
+    f: Callable[[Tensor], Tensor], ys: Tensor, support: tuple[float, float] = (-9.0, 9.0)
+) -> int:
+    """The largest number of preimages ``{x : f(x) = y}`` over the values ``ys``, counted as
+    the sign changes of ``f(x) − y`` between neighbours of 3601 points on ``support``."""
+    _check_callable(f, "f")
+    ys = check_tensor(ys, "ys", ndim=1)
+    lo, hi = (check_real(v, "support") for v in support)
+    xg = torch.linspace(lo, hi, 3601, dtype=ys.dtype)
+    d = f(xg)[None, :] - ys[:, None]
+    return int(((d[:, :-1] * d[:, 1:]) < 0).sum(1).max())
+
+
+def relu_cdf(y: np.ndarray, mu: float) -> np.ndarray:
+    """cdf of ``Y = max(0, X)``, ``X ~ N(μ, 1)``: 0 for y < 0, ``Φ(y − μ)`` for y ≥ 0 — a jump of
+    ``Φ(−μ)`` at 0 (an atom) followed by a continuous part."""
+    mu = check_real(mu, "mu")
+    y = np.asarray(y, dtype=float)
+    return np.where(y < 0, 0.0, torch.special.ndtr(torch.from_numpy(y - mu)).numpy())
+
+
+def circle_kl(h: float, angles: int = 400_000) -> float:
+    """``KL(P_h ‖ Q_h)`` in nats for the uniform distribution P on the unit circle and Q = N(0, I₂),
+    both discretised into square cells of side ``h`` (cells cover [−4, 4]²).
+
+    P is singular with respect to Q (the circle has area 0), so the continuous KL is +∞; the
+    discretised one is finite and grows like ``log(1/h)``. P's cell masses come from ``angles``
+    equally spaced points on the circle, Q's from the normal cdf, renormalised to the box
+    [−4, 4]² (which holds all but 0.013 % of Q's mass).
+    """
+    from .divergences import kl_discrete
+
+    h = check_real(h, "h")
+    if not 0 < h <= 4:
+        raise ValueError(f"h must lie in (0, 4]; got {h}")
+    angles = check_int(angles, "angles", minimum=16)
+    k = math.ceil(8 / h)
+    edges = -4 + h * np.arange(k + 1)
+    phi = 2 * np.pi * (np.arange(angles) + 0.5) / angles
+    counts, _, _ = np.histogram2d(np.cos(phi), np.sin(phi), bins=[edges, edges])
+    p = counts / angles
+    q1 = np.diff(torch.special.ndtr(torch.from_numpy(edges)).numpy())
+    q = np.outer(q1, q1)
+    q = q / q.sum()
+    return float(kl_discrete(torch.from_numpy(p.ravel()), torch.from_numpy(q.ravel())))
+
+
+def riemann_lower_heights(n: int) -> np.ndarray:
+    """The heights of the Riemann lower sum of ``f(x) = 4x(1 − x)`` on 2ⁿ equal cells of
+    [0, 1]: the minimum of f over each cell, at one of its ends (f is unimodal). Their mean is
+    the lower sum, which increases to ``∫ f = 2/3``."""
+    n = check_int(n, "n", minimum=0)
+    edges = np.linspace(0, 1, 2**n + 1)
+    return np.minimum(4 * edges[:-1] * (1 - edges[:-1]), 4 * edges[1:] * (1 - edges[1:]))

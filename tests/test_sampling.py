@@ -479,3 +479,131 @@ def test_exponential_running_sums_are_gamma_distributed():
     for n in (1, 8):
         assert stats.kstest(sums[:, n - 1].numpy(), stats.gamma(n).cdf).pvalue > 1e-3
     assert torch.equal(smp.exponential_running_sums(4000, 8, seed=1), sums)
+
+
+# == moved from explore/measure.py ==
+# The measure chapter's computations (now in companion.sampling): finite σ-algebras against a
+# brute-force closure, integrals against SciPy quadrature, the ReLU cdf against samples.
+import itertools  # noqa: E402
+
+from helpers import FAST as _FAST  # noqa: E402
+
+
+def brute_force_sigma_algebra(omega, sets):
+    """Smallest family containing `sets`, closed under complement and union, by iteration."""
+    omega = frozenset(omega)
+    fam = {frozenset(), omega} | {frozenset(s) for s in sets}
+    while True:
+        new = fam | {omega - a for a in fam} | {a | b for a in fam for b in fam}
+        if new == fam:
+            return fam
+        fam = new
+
+
+@_FAST
+@given(st.lists(st.sets(st.integers(0, 5)), max_size=3))
+def test_generated_sigma_algebra_matches_brute_force(sets):
+    omega = set(range(6))
+    got = smp.generated_sigma_algebra(omega, sets)
+    assert got == brute_force_sigma_algebra(omega, sets)
+    assert smp.is_sigma_algebra(omega, got)
+    # Its size is a power of two (2^atoms).
+    assert len(got) & (len(got) - 1) == 0
+
+
+def test_partition_generates_unions_of_blocks():
+    blocks = [{1, 2}, {3}, {4, 5, 6}]
+    got = smp.generated_sigma_algebra(range(1, 7), blocks)
+    expected = {
+        frozenset().union(*c)
+        for r in range(4)
+        for c in itertools.combinations(map(frozenset, blocks), r)
+    }
+    assert got == expected and len(got) == 8
+
+
+def test_is_sigma_algebra_rejects():
+    omega = {1, 2, 3}
+    assert not smp.is_sigma_algebra(omega, [set(), {1}, {1, 2, 3}])  # no complement {2, 3}
+    assert not smp.is_sigma_algebra(omega, [set(), {1}, {2}, {2, 3}, {1, 3}, {1, 2, 3}])  # no {1,2}
+    assert not smp.is_sigma_algebra(omega, [set(), {1}])  # omega missing
+    assert smp.is_sigma_algebra(omega, [set(), omega])
+
+
+def test_is_measurable_coin_and_bad_input():
+    x = {"H": 1.0, "T": 0.0}
+    assert smp.is_measurable(x, {"H", "T"}, [set(), {"H"}, {"T"}, {"H", "T"}])
+    assert not smp.is_measurable(x, {"H", "T"}, [set(), {"H", "T"}])
+    with pytest.raises(ValueError, match="σ-algebra"):
+        smp.is_measurable(x, {"H", "T"}, [set(), {"H"}])
+    with pytest.raises(TypeError):
+        smp.generated_sigma_algebra({1, 2}, "ab")
+    with pytest.raises(ValueError, match="subset"):
+        smp.generated_sigma_algebra({1, 2}, [{3}])
+    with pytest.raises(ValueError, match="non-empty"):
+        smp.generated_sigma_algebra(set(), [])
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 4, 6])
+def test_simple_function_integral_against_quadrature(n):
+    def step(x):
+        return math.floor(2**n * 4 * x * (1 - x)) / 2**n
+
+    breaks = [
+        v
+        for k in range(1, 2**n)
+        for v in ((1 - math.sqrt(1 - k / 2**n)) / 2, (1 + math.sqrt(1 - k / 2**n)) / 2)
+    ]
+    quad = integrate.quad(step, 0, 1, points=breaks or None, limit=500)[0]
+    assert smp.simple_function_integral(n) == pytest.approx(quad, abs=1e-9)
+    assert smp.simple_function_integral(n) <= 2 / 3
+
+
+def test_relu_cdf_against_samples():
+    rng = np.random.default_rng(3)
+    y = np.maximum(0, rng.normal(0.3, 1.0, 100_000))
+    assert (
+        stats.kstest(
+            y[y > 0], lambda v: (smp.relu_cdf(v, 0.3) - stats.norm.cdf(-0.3)) / stats.norm.sf(-0.3)
+        ).pvalue
+        > 1e-3
+    )
+    p0 = stats.norm.cdf(-0.3)
+    assert abs(np.mean(y == 0) - p0) < 4 * math.sqrt(p0 * (1 - p0) / len(y))
+    assert smp.relu_cdf(np.array([-1e-12]), 0.3)[0] == 0.0
+    assert smp.relu_cdf(np.array([0.0]), 0.3)[0] == pytest.approx(p0)
+
+
+def test_circle_kl_grows_like_log_one_over_h():
+    kls = [smp.circle_kl(h) for h in (0.25, 0.125, 0.0625)]
+    assert kls[0] < kls[1] < kls[2]
+    assert abs((kls[2] - kls[1]) - math.log(2)) < 0.15
+    with pytest.raises(ValueError):
+        smp.circle_kl(0.0)
+
+
+def test_transform_bad_input():
+    with pytest.raises(ValueError, match="transform"):
+        smp.pushforward_map("log", 0.5)
+    with pytest.raises(ValueError, match="t must"):
+        smp.pushforward_map("exp", 1.5)
+
+
+def test_riemann_lower_heights_increase_to_two_thirds():
+    sums = [smp.riemann_lower_heights(n).mean() for n in range(12)]
+    assert all(a <= b + 1e-15 for a, b in zip(sums, sums[1:], strict=False))
+    assert sums[-1] == pytest.approx(2 / 3, abs=1e-3) and sums[0] == 0.0
+    # each height is the minimum of f on its cell (a fine-grid numpy check on 4 cells)
+    edges = np.linspace(0, 1, 5)
+    ref = [
+        min(4 * x * (1 - x) for x in np.linspace(a, b, 401))
+        for a, b in zip(edges[:-1], edges[1:], strict=True)
+    ]
+    np.testing.assert_allclose(smp.riemann_lower_heights(2), ref, atol=1e-12)
+
+
+def test_count_preimages():
+    ys = torch.linspace(0.1, 3.0, 30, dtype=torch.float64)
+    assert smp.count_preimages(lambda x: x**2, ys) == 2  # ±√y
+    assert smp.count_preimages(torch.exp, ys) == 1
+    assert smp.count_preimages(lambda x: torch.sin(3 * x) + 2.0, ys, support=(0.0, 6.0)) == 6
