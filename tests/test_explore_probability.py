@@ -102,3 +102,13 @@ def test_is_title_shows_the_infinite_variance():
     assert "true relative standard error ∞" in ex.is_figure(4.0, 0.4).layout.title.text
     title = ex.is_figure(4.5, 1.0).layout.title.text
     assert f"exact {stats.norm.sf(4.0):.3e}" in title
+
+
+def test_is_title_ess_of_the_terms():
+    from companion import sampling as smp
+
+    terms = smp.rare_event_importance_run(4.5, 1.0, n=ex.IS_SAMPLES)[2].numpy()
+    hits = terms[terms > 0]
+    ref = hits.sum() ** 2 / (hits**2).sum()
+    title = ex.is_figure(4.5, 1.0).layout.title.text
+    assert f"of the terms w·f {ref:.1f}" in title

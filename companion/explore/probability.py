@@ -362,8 +362,8 @@ def is_figure(mu: float, sigma: float) -> go.Figure:
     est, _, terms = smp.rare_event_importance_run(mu, sigma, IS_THRESHOLD, IS_SAMPLES)
     var = is_second_moment(mu, sigma, IS_THRESHOLD) - exact**2
     rel = "∞" if math.isinf(var) else f"{math.sqrt(var / IS_SAMPLES) / exact:.3g}"
-    hits = terms[terms > 0]
-    ess_f = float(hits.sum() ** 2 / (hits**2).sum()) if len(hits) else 0.0
+    hits = terms[terms > 0]  # Kish's ESS of the nonzero terms w·f
+    ess_f = float(smp.effective_sample_size(hits.log())) if len(hits) else 0.0
     layout = side_by_side(("target and proposal", "estimate / exact against n"), gap=0.12)
     layout.update(
         title=dict(
