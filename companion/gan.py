@@ -773,8 +773,11 @@ def criterion_curve(mus, sigma: float, stride: int = 4) -> Tensor:
     stride = check_int(stride, "stride", minimum=1)
     x = CRITERION_GRID[::stride]
     lp = log_normal(x, 0.0, 1.0)
+    log_normal(x[:1], 0.0, sigma)  # validates sigma
+    means = torch.tensor([check_real(m, "mu") for m in mus], dtype=x.dtype).unsqueeze(-1)
+    lq = Normal(means, torch.tensor(float(sigma), dtype=x.dtype)).log_prob(x)  # one row per mean
     dx = _CRITERION_DX * stride
-    return torch.stack([virtual_criterion(lp, log_normal(x, float(m), sigma), dx) for m in mus])
+    return torch.stack([virtual_criterion(lp, row, dx) for row in lq])
 
 
 def _dstar_log_mix(x: Tensor) -> Tensor:
