@@ -60,6 +60,19 @@ __all__ = [
     "fit",
     "DEFAULTS",
     "PRETRAINED",
+    "CRITERION_GRID",
+    "DSTAR_MIX",
+    "DSTAR_GENERATOR",
+    "CRITIC_PAIR",
+    "log_normal",
+    "criterion_values",
+    "criterion_curve",
+    "dstar_experiment",
+    "critic_experiment",
+    "penalty_of_linear_critic",
+    "centers_for",
+    "snapshot_metrics",
+    "gda_paths",
 ]
 
 LOSSES = ("minimax", "nonsaturating", "wgan", "wgan-gp")
@@ -708,3 +721,167 @@ PRETRAINED = {
     "gan_ring_minimax": lambda: _pretrain_2d("ring", "minimax"),
     "gan_digits": _pretrain_digits,
 }
+
+
+# == moved from explore/gan.py ==
+# The experiments and quadratures behind the chapter's figures (companion.explore.gan draws them).
+import numpy as np  # noqa: E402
+from torch.distributions import Normal  # noqa: E402
+
+from .data import grid_centers, mode_coverage, ring_centers  # noqa: E402
+from .device import single_thread  # noqa: E402
+from .optimization import minmax_trajectory  # noqa: E402
+
+#: The quadrature grid of the chapter's 1-D figures: [−30, 30] with spacing 0.005 (wide enough
+#: that the mass outside it, at most ~1e-20 for the figures' Gaussians, is invisible).
+CRITERION_GRID = torch.linspace(-30.0, 30.0, 12001, dtype=torch.float64)
+_CRITERION_DX = float(CRITERION_GRID[1] - CRITERION_GRID[0])
+#: The fixed 1-D pair of the D* experiment: p_data a two-bump mixture (weight, mean, std) ...
+DSTAR_MIX = ((0.5, -1.5, 0.4), (0.5, 1.5, 0.6))
+#: ... and p_g = N(0.5, 1²) (mean, std).
+DSTAR_GENERATOR = (0.5, 1.0)
+#: The 1-D pair of the critic experiment: N(0, 1) against N(3, 0.5²) (mean, std).
+CRITIC_PAIR = ((0.0, 1.0), (3.0, 0.5))
+
+
+def log_normal(x: Tensor, mu: float, sigma: float) -> Tensor:
+    """log N(x; μ, σ²) (σ a standard deviation) in ``x``'s dtype, by ``torch.distributions``."""
+    mu, sigma = check_real(mu, "mu"), check_real(sigma, "sigma")
+    if sigma <= 0:
+        raise ValueError(f"sigma is a standard deviation and must be > 0; got {sigma}")
+    x = check_tensor(x, "x")
+    loc, scale = (torch.tensor(v, dtype=x.dtype, device=x.device) for v in (mu, sigma))
+    return Normal(loc, scale, validate_args=False).log_prob(x)
+
+
+def criterion_values(mu: float, sigma: float) -> dict[str, float]:
+    """For p_data = N(0, 1) and p_g = N(μ, σ²) on :data:`CRITERION_GRID`: C(G) by quadrature
+    with D* in log space (:func:`virtual_criterion`), JS(p_data ‖ p_g) by quadrature of its
+    definition through the mixture m = (p_data + p_g)/2 (a log-sum-exp), and −log 4 + 2 JS."""
+    grid, dx = CRITERION_GRID, _CRITERION_DX
+    lp, lq = log_normal(grid, 0.0, 1.0), log_normal(grid, mu, sigma)
+    c_g = float(virtual_criterion(lp, lq, dx))
+    lm = torch.logaddexp(lp, lq) - math.log(2.0)
+    js = 0.5 * float((lp.exp() * (lp - lm) + lq.exp() * (lq - lm)).sum() * dx)
+    return {"C(G)": c_g, "JS": js, "-log4+2JS": -LOG4 + 2 * js}
+
+
+def criterion_curve(mus, sigma: float, stride: int = 4) -> Tensor:
+    """C(G) of :func:`criterion_values` at each mean in ``mus`` for one σ, summing over every
+    ``stride``-th point of :data:`CRITERION_GRID` (the integrands are smooth Gaussians, so for
+    ``stride=4``, spacing 0.02, the sums agree with the full grid's to about 1e-15)."""
+    stride = check_int(stride, "stride", minimum=1)
+    x = CRITERION_GRID[::stride]
+    lp = log_normal(x, 0.0, 1.0)
+    log_normal(x[:1], 0.0, sigma)  # validates sigma
+    means = torch.tensor([check_real(m, "mu") for m in mus], dtype=x.dtype).unsqueeze(-1)
+    lq = Normal(means, torch.tensor(float(sigma), dtype=x.dtype)).log_prob(x)  # one row per mean
+    dx = _CRITERION_DX * stride
+    return torch.stack([virtual_criterion(lp, row, dx) for row in lq])
+
+
+def _dstar_log_mix(x: Tensor) -> Tensor:
+    parts = [math.log(w) + log_normal(x, m, s) for w, m, s in DSTAR_MIX]
+    return torch.logsumexp(torch.stack(parts), dim=0)
+
+
+def _dstar_samplers(gen: torch.Generator):
+    weights = torch.tensor([w for w, _, _ in DSTAR_MIX])
+    means = torch.tensor([m for _, m, _ in DSTAR_MIX])
+    stds = torch.tensor([s for _, _, s in DSTAR_MIX])
+
+    def real(n):
+        which = torch.multinomial(weights, n, True, generator=gen)
+        return (means[which] + stds[which] * torch.randn(n, generator=gen)).unsqueeze(1)
+
+    def fake(n):
+        mean, std = DSTAR_GENERATOR
+        return (mean + std * torch.randn(n, generator=gen)).unsqueeze(1)
+
+    return real, fake
+
+
+def dstar_experiment(steps: int = 400, seed: int = 0) -> dict[str, object]:
+    """Train a discriminator against the fixed generator :data:`DSTAR_GENERATOR` on data from
+    the two-bump mixture :data:`DSTAR_MIX`; return the grid ``x`` on [−4, 5], the trained D and
+    D* from eq-gan-dstar (``formula``), and both densities (numpy arrays, float64)."""
+    real, fake = _dstar_samplers(torch.Generator().manual_seed(check_int(seed, "seed", minimum=0)))
+    with single_thread():
+        net = train_discriminator(real, fake, steps=steps, seed=seed, device="cpu")
+        x = torch.linspace(-4.0, 5.0, 181)
+        trained = torch.sigmoid(net(x.unsqueeze(1)).squeeze(1)).double()
+    x64 = x.double()
+    log_data, log_g = _dstar_log_mix(x64), log_normal(x64, *DSTAR_GENERATOR)
+    formula = torch.sigmoid(optimal_discriminator_logit(log_data, log_g))
+    return {
+        "x": x64.numpy(),
+        "trained": trained.detach().numpy(),
+        "formula": formula.numpy(),
+        "p_data": log_data.exp().numpy(),
+        "p_g": log_g.exp().numpy(),
+    }
+
+
+def critic_experiment(steps: int = 400, seed: int = 0) -> dict[str, object]:
+    """Train two critics between the fixed pair :data:`CRITIC_PAIR` — weight clipping
+    (c = 0.01) and gradient penalty (λ = 10) — and evaluate each one's dual estimate
+    E_p f − E_q f on 20 000 fresh samples of each side; return the critics on [−4, 6] (shifted
+    so that f(0) = 0, keys ``"clip"`` and ``"gp"``) and the estimates (``"<name>_estimate"``)."""
+    (m1, s1), (m2, s2) = CRITIC_PAIR
+    gen = torch.Generator().manual_seed(check_int(seed, "seed", minimum=0))
+
+    def real(n):
+        return (m1 + s1 * torch.randn(n, 1, generator=gen)).float()
+
+    def fake(n):
+        return (m2 + s2 * torch.randn(n, 1, generator=gen)).float()
+
+    x = torch.linspace(-4.0, 6.0, 201).unsqueeze(1)
+    out: dict[str, object] = {"x": x.squeeze(1).numpy()}
+    with single_thread(), torch.no_grad():
+        test_p, test_q = real(20_000), fake(20_000)
+    for name, loss in (("clip", "wgan"), ("gp", "wgan-gp")):
+        with single_thread():
+            net = train_discriminator(
+                real, fake, loss=loss, steps=steps, seed=seed, device="cpu", lr=1e-3
+            )
+            with torch.no_grad():
+                out[name] = (net(x).squeeze(1) - net(torch.zeros(1, 1)).squeeze()).numpy()
+                out[f"{name}_estimate"] = float(net(test_p).mean() - net(test_q).mean())
+    return out
+
+
+def penalty_of_linear_critic(w: Tensor, b: float, real: Tensor, fake: Tensor) -> Tensor:
+    """WGAN-GP's penalty for the linear critic f(x) = w·x + b, as computed by
+    :func:`gradient_penalty` (autograd through random interpolates)."""
+
+    def critic(x):
+        return x @ w + b
+
+    return gradient_penalty(critic, real, fake)
+
+
+def centers_for(name: str) -> Tensor:
+    """The mixture means of the ``"ring"`` (8 modes, radius 2) or ``"grid"`` (5×5, spacing 2)."""
+    if name == "ring":
+        return ring_centers()
+    if name == "grid":
+        return grid_centers()
+    raise ValueError(f"data set must be 'ring' or 'grid'; got {name!r}")
+
+
+def snapshot_metrics(model: GAN, dataset: str, std: float = 0.02):
+    """(modes covered, high-quality share) of every snapshot stored in ``model`` (scored by
+    :func:`companion.data.mode_coverage`); a numpy array of shape ``(n_snapshots, 2)``."""
+    centers = centers_for(dataset)
+    return np.array([mode_coverage(s, centers, std) for s in model.snapshots.cpu()], dtype=float)
+
+
+def gda_paths(eta: float = 0.2, steps: int = 60, start=(1.0, 1.0)) -> dict[str, object]:
+    """Gradient descent–ascent on f(x, y) = x·y (x minimises, y maximises) from ``start``:
+    simultaneous updates and alternating ones (x first, then y with the new x), by
+    :func:`companion.optimization.minmax_trajectory`; numpy arrays of shape ``(steps + 1, 2)``."""
+    return {
+        m: minmax_trajectory(m, eta, steps, start=start).numpy()
+        for m in ("simultaneous", "alternating")
+    }
