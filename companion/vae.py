@@ -39,6 +39,7 @@ from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
+from torch.distributions import MultivariateNormal
 
 from ._validate import check_int, check_real, check_spd, check_tensor
 from .device import single_thread
@@ -88,6 +89,11 @@ def kl_to_standard_normal(mu: Tensor, sigma: Tensor) -> Tensor:
         )
     if (sigma.detach() <= 0).any():
         raise ValueError("sigma is a standard deviation and must be > 0 everywhere")
+    return _kl_std(mu, sigma)
+
+
+def _kl_std(mu: Tensor, sigma: Tensor) -> Tensor:
+    """:func:`kl_to_standard_normal` without the checks (the training loss uses it)."""
     return 0.5 * (mu**2 + sigma**2 - 1.0 - 2.0 * torch.log(sigma)).sum(-1)
 
 
@@ -152,12 +158,8 @@ class LinearGaussian:
     def log_marginal(self, x: Tensor) -> Tensor:
         """log p(x) in nats (per row of ``x``)."""
         x = self._x(x)
-        cov = self.marginal_cov()
-        chol = torch.linalg.cholesky(cov)
-        diff = (x - self.b).unsqueeze(-1)
-        sol = torch.linalg.solve_triangular(chol, diff, upper=False).squeeze(-1)
-        logdet = 2 * torch.log(torch.diagonal(chol)).sum()
-        return -0.5 * (self.data_dim * LOG_2PI + logdet + (sol**2).sum(-1))
+        chol = torch.linalg.cholesky(self.marginal_cov())
+        return MultivariateNormal(self.b, scale_tril=chol).log_prob(x)
 
     def posterior(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Mean(s) and covariance of p(z | x)."""
@@ -354,7 +356,7 @@ class VAE(GenerativeModel):
         oh = None if onehot is None else onehot.expand(samples, *onehot.shape)
         out = self._decode(z, oh)
         recon = self._log_lik(x.expand(samples, *x.shape), out).mean(0)
-        kl = 0.5 * (mu**2 + sigma**2 - 1.0 - 2.0 * torch.log(sigma)).sum(-1)
+        kl = _kl_std(mu, sigma)
         return recon, kl
 
     def elbo(self, x: Tensor, labels=None, *, samples: int = 1) -> Tensor:
@@ -680,7 +682,7 @@ def elbo_of_q(
     eps = torch.randn((samples, *mu.shape), generator=generator, dtype=mu.dtype)
     z = mu + sigma * eps.to(mu.device)
     recon = model._log_lik(x.expand(samples, *x.shape), model._decode(z, None)).mean(0)
-    return recon - 0.5 * (mu**2 + sigma**2 - 1.0 - 2.0 * torch.log(sigma)).sum(-1)
+    return recon - _kl_std(mu, sigma)
 
 
 def refine_q(
