@@ -377,20 +377,30 @@ def fit_run(
         yield FitRun(steps, seed, dev, progress, data, generator)
 
 
-def gaussian_log_prob(x: Tensor, mean: Tensor | None = None, log_sigma: Tensor | None = None):
-    """``log N(x; mean, diag σ²)`` in nats, summed over the last dimension, σ = exp(log_sigma).
+def gaussian_log_prob(
+    x: Tensor,
+    mean: Tensor | None = None,
+    log_sigma: Tensor | None = None,
+    *,
+    standardized: bool = False,
+) -> Tensor:
+    """``log N(x; mean, diag σ²)`` in nats, summed over the last dimension, σ = exp(log_sigma)
+    (``mean`` defaults to 0, ``log_sigma`` to 0): ``Σ_j [−½ log 2π − log σ_j − z_j² / 2]`` with
+    ``z = (x − mean) / σ``. With ``standardized=True``, ``x`` already is ``z`` (for instance the
+    noise ε of a reparameterised draw μ + σ ε, which is exact where σ ≪ |μ|) and ``mean`` is
+    ignored. With neither ``mean`` nor ``log_sigma`` (and not ``standardized``) it is the standard
+    normal, computed as ``−½ (‖x‖² + d log 2π)``.
 
-    Without ``mean`` and ``log_sigma`` it is the standard normal, computed as
-    ``−½ (‖x‖² + d log 2π)``; otherwise ``Σ_j [−½ log 2π − log σ_j − z_j² / 2]`` with
-    ``z = (x − mean) / σ``. (The one Gaussian log-density of the families; the two forms are kept
-    exactly as the losses were written so training, and the shipped checkpoints, do not change by
-    a bit.)"""
-    if mean is None and log_sigma is None:
+    The one Gaussian log-density of the model families; its forms are the ones their losses were
+    written with, so that training, and the shipped checkpoints, do not change by a bit."""
+    if mean is None and log_sigma is None and not standardized:
         return -0.5 * (x.pow(2).sum(-1) + x.shape[-1] * LOG_2PI)
-    mean = torch.zeros_like(x) if mean is None else mean
-    log_sigma = torch.zeros_like(x) if log_sigma is None else log_sigma
-    z = (x - mean) * torch.exp(-log_sigma)
-    return (-0.5 * LOG_2PI - log_sigma - 0.5 * z**2).sum(-1)
+    z = x
+    if not standardized:
+        z = z if mean is None else z - mean
+        z = z if log_sigma is None else z * torch.exp(-log_sigma)
+    const = -0.5 * LOG_2PI if log_sigma is None else -0.5 * LOG_2PI - log_sigma
+    return (const - 0.5 * z**2).sum(-1)
 
 
 def train(

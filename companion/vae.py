@@ -385,9 +385,8 @@ class VAE(GenerativeModel):
         z = mu + sigma * eps
         oh = None if onehot is None else onehot.expand(k, *onehot.shape)
         log_lik = self._log_lik(x.expand(k, *x.shape), self._decode(z, oh))
-        log_prior = gaussian_log_prob(z)
-        # log q(z|x) = log N(ε; 0, I) − Σ log σ (from ε, exact even where σ ≪ |μ|)
-        log_q = gaussian_log_prob(eps) - torch.log(sigma).sum(-1)
+        log_prior = gaussian_log_prob(z, standardized=True)
+        log_q = gaussian_log_prob(eps, log_sigma=torch.log(sigma), standardized=True)
         return torch.logsumexp(log_lik + log_prior - log_q, dim=0) - math.log(k)
 
     def loss(self, x: Tensor, labels=None) -> dict[str, Tensor]:

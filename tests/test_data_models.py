@@ -219,3 +219,11 @@ def test_gaussian_log_prob_matches_torch_distributions():
     assert torch.allclose(models.gaussian_log_prob(x, mean, log_sigma), ref, rtol=1e-12)
     std = torch.distributions.Normal(0.0, 1.0).log_prob(x).sum(-1)
     assert torch.allclose(models.gaussian_log_prob(x), std, rtol=1e-12)
+    assert torch.allclose(models.gaussian_log_prob(x, standardized=True), std, rtol=1e-12)
+    eps = torch.randn(7, 3, generator=gen, dtype=torch.float64)
+    z = mean + log_sigma.exp() * eps
+    ref_q = torch.distributions.Normal(mean, log_sigma.exp()).log_prob(z).sum(-1)
+    got_q = models.gaussian_log_prob(eps, log_sigma=log_sigma, standardized=True)
+    assert torch.allclose(got_q, ref_q, rtol=1e-12)
+    shifted = torch.distributions.Normal(mean, 1.0).log_prob(x).sum(-1)
+    assert torch.allclose(models.gaussian_log_prob(x, mean), shifted, rtol=1e-12)
