@@ -32,8 +32,15 @@ import torch
 from torch import Tensor, nn
 
 from ._validate import check_int, check_real, check_tensor
-from .device import resolve_device
-from .models import GenerativeModel, batches, check_fit_args, prepare_data, train
+from .models import (
+    GenerativeModel,
+    batches,
+    check_lr,
+    fit_run,
+    gaussian_log_prob,
+    merge_hyper,
+    train,
+)
 
 __all__ = [
     "NoiseSchedule",
@@ -47,11 +54,11 @@ __all__ = [
     "gaussian_eps",
     "sliced_wasserstein",
     "fit",
+    "DEFAULTS",
     "PRETRAINED",
 ]
 
 F64 = torch.float64
-LOG_2PI = math.log(2 * math.pi)
 _KINDS = ("linear", "cosine")
 _VARIANCES = ("beta", "beta_tilde")
 EpsFn = Callable[[Tensor, Tensor], Tensor]
@@ -614,8 +621,7 @@ class DiffusionModel(GenerativeModel):
         z1 = sched.q_sample(z, t1, torch.randn(z.shape, generator=generator).to(z.device))
         mean_p = sched.p_mean(z1, t1, self.eps(z1, t1))
         var1 = sched._get("beta", 1, z)
-        decoder = 0.5 * (((z - mean_p) ** 2) / var1 + torch.log(var1) + LOG_2PI).sum(-1)
-        decoder = decoder + d * torch.log(self.scale)
+        decoder = -gaussian_log_prob(z, mean_p, 0.5 * torch.log(var1)) + d * torch.log(self.scale)
         return {
             "prior": prior,
             "diffusion": middle,
@@ -677,6 +683,27 @@ class DiffusionModel(GenerativeModel):
 
 
 # -- training -----------------------------------------------------------------------------------
+#: Every default of :func:`fit`.
+DEFAULTS: dict[str, object] = {
+    # number of Adam steps
+    "steps": 10_000,
+    # number T of diffusion steps
+    "T": 1000,
+    # the noise schedule: "linear" (Ho et al.) or "cosine" (Nichol & Dhariwal)
+    "schedule": "linear",
+    # width of the ε-network's hidden layers
+    "hidden": 64,
+    # number of hidden layers of the ε-network
+    "layers": 3,
+    # size of the sinusoidal time embedding (even)
+    "emb_dim": 32,
+    # Adam's learning rate, decayed to zero along a cosine
+    "lr": 2e-3,
+    # examples per mini-batch (capped at the number of rows)
+    "batch_size": 256,
+}
+
+
 def fit(
     data: Tensor,
     *,
@@ -684,44 +711,50 @@ def fit(
     seed: int = 0,
     device=None,
     progress: bool = True,
-    T: int = 1000,
-    schedule: str = "linear",
-    hidden: int = 64,
-    layers: int = 3,
-    emb_dim: int = 32,
-    lr: float = 2e-3,
-    batch_size: int = 256,
+    **hyper,
 ) -> DiffusionModel:
     """Train a :class:`DiffusionModel` on ``data`` (rows are examples) with L_simple and Adam,
-    the learning rate decaying to zero on a cosine; default 10 000 steps. The data are
-    standardised first (their mean and overall standard deviation are stored in the model)."""
-    steps = check_fit_args(steps, seed, progress, default_steps=10_000)
-    lr = check_real(lr, "lr")
-    if lr <= 0:
-        raise ValueError(f"lr must be > 0; got {lr}")
-    device = resolve_device(device)
-    x = prepare_data(data, device=device)
-    gen = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
-    model = DiffusionModel(
-        dim=x.shape[1], T=T, schedule=schedule, hidden=hidden, layers=layers, emb_dim=emb_dim
-    ).to(device)
-    model.shift.copy_(x.mean(0))
-    model.scale.copy_((x - x.mean(0)).pow(2).mean().sqrt().clamp(min=1e-8))
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
-    stream = batches(x, batch_size, gen)
-    model.train()
+    the learning rate decaying to zero on a cosine; ``steps`` defaults to ``DEFAULTS["steps"]``
+    (10 000). Every hyper-parameter (``T``, ``schedule``, ``hidden``, ``layers``, ``emb_dim``,
+    ``lr``, ``batch_size``) and its default is in :data:`DEFAULTS`. The data are standardised
+    first (their mean and overall standard deviation are stored in the model). The caller's
+    global random state is left unchanged."""
+    h = merge_hyper(DEFAULTS, hyper)
+    lr = check_lr(h["lr"])
+    with fit_run(
+        data,
+        steps=steps,
+        seed=seed,
+        device=device,
+        progress=progress,
+        default_steps=DEFAULTS["steps"],
+    ) as run:
+        x, gen = run.data, run.generator
+        model = DiffusionModel(
+            dim=x.shape[1],
+            T=h["T"],
+            schedule=h["schedule"],
+            hidden=h["hidden"],
+            layers=h["layers"],
+            emb_dim=h["emb_dim"],
+        ).to(run.device)
+        model.shift.copy_(x.mean(0))
+        model.scale.copy_((x - x.mean(0)).pow(2).mean().sqrt().clamp(min=1e-8))
+        optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=run.steps)
+        stream = batches(x, h["batch_size"], gen)
+        model.train()
 
-    def step(i: int) -> dict[str, Tensor]:
-        loss = model.loss_simple(next(stream), generator=gen)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        sched.step()
-        return {"L_simple": loss.detach()}
+        def step(i: int) -> dict[str, Tensor]:
+            loss = model.loss_simple(next(stream), generator=gen)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            sched.step()
+            return {"L_simple": loss.detach()}
 
-    train(step, steps, model=model, progress=progress, desc="diffusion (L_simple)", log_every=50)
+        desc = "diffusion (L_simple)"
+        train(step, run.steps, model=model, progress=progress, desc=desc, log_every=50)
     return model.eval()
 
 

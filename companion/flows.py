@@ -29,15 +29,22 @@ Layers
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
 
 from ._validate import check_int, check_real, check_tensor
-from .device import resolve_device
-from .models import GenerativeModel, batches, check_fit_args, load_pretrained, prepare_data, train
+from .models import (
+    GenerativeModel,
+    batches,
+    check_lr,
+    fit_run,
+    gaussian_log_prob,
+    load_pretrained,
+    merge_hyper,
+    train,
+)
 
 __all__ = [
     "FlowLayer",
@@ -48,6 +55,7 @@ __all__ = [
     "Flow",
     "KINDS",
     "fit",
+    "DEFAULTS",
     "nll",
     "density_on_grid",
     "training_data",
@@ -55,7 +63,6 @@ __all__ = [
     "pretrained",
 ]
 
-_LOG_2PI = math.log(2 * math.pi)
 #: Architectures :class:`Flow` can build: couplings only (RealNVP), or Glow's step
 #: (ActNorm → LU linear → coupling).
 KINDS = ("realnvp", "glow")
@@ -371,12 +378,11 @@ class Flow(GenerativeModel):
 
     def base_log_prob(self, z: Tensor) -> Tensor:
         """``log N(z; 0, I)``, one value per row."""
-        z = _check_rows(z, "z", self.dim)
-        return -0.5 * (z.pow(2).sum(1) + self.dim * _LOG_2PI)
+        return gaussian_log_prob(_check_rows(z, "z", self.dim))
 
     def _log_prob(self, x: Tensor) -> Tensor:
         z, ldj = self._to_noise(x)
-        return -0.5 * (z.pow(2).sum(1) + self.dim * _LOG_2PI) + ldj
+        return gaussian_log_prob(z) + ldj
 
     def log_prob(self, x: Tensor) -> Tensor:
         """Exact ``log p_X(x) = log N(f(x); 0, I) + log|det J_f(x)|`` (nats), one per row."""
@@ -423,6 +429,27 @@ def nll(model: Flow, x: Tensor) -> Tensor:
     return -model.log_prob(x).mean()
 
 
+#: Every default of :func:`fit`.
+DEFAULTS: dict[str, object] = {
+    # number of Adam steps (mini-batches)
+    "steps": 2000,
+    # "glow" (ActNorm → LU linear → coupling per step) or "realnvp" (couplings only)
+    "kind": "glow",
+    # number of flow steps K
+    "layers": 4,
+    # width of each coupling's MLP
+    "hidden": 64,
+    # hidden layers of each coupling's MLP
+    "depth": 2,
+    # bound on each coupling's log-scale
+    "bound": 3.0,
+    # Adam's learning rate, decayed along a cosine to 1% of it over the run
+    "lr": 2e-3,
+    # examples per mini-batch (capped at the number of rows)
+    "batch_size": 256,
+}
+
+
 def fit(
     data: Tensor,
     *,
@@ -430,51 +457,50 @@ def fit(
     seed: int = 0,
     device=None,
     progress: bool = True,
-    kind: str = "glow",
-    layers: int = 4,
-    hidden: int = 64,
-    depth: int = 2,
-    bound: float = 3.0,
-    lr: float = 2e-3,
-    batch_size: int = 256,
+    **hyper,
 ) -> Flow:
     """Train a :class:`Flow` on ``data`` (rows are examples) by exact maximum likelihood.
 
     Adam with learning rate ``lr``, decayed along a cosine to 1% of it over ``steps`` (default
-    2000) mini-batches of ``batch_size``. ActNorm layers initialise themselves from the first
-    batch. Returns the model in evaluation mode, its ``history`` holding the training NLL.
+    ``DEFAULTS["steps"]``, 2000) mini-batches of ``batch_size``. Every hyper-parameter (``kind``,
+    ``layers``, ``hidden``, ``depth``, ``bound``, ``lr``, ``batch_size``) and its default is in
+    :data:`DEFAULTS`. ActNorm layers initialise themselves from the first batch. Returns the
+    model in evaluation mode, its ``history`` holding the training NLL; the caller's global
+    random state is left unchanged.
     """
-    steps = check_fit_args(steps, seed, progress, default_steps=2000)
-    lr = check_real(lr, "lr")
-    if lr <= 0:
-        raise ValueError(f"lr must be > 0; got {lr}")
-    device = resolve_device(device)
-    data = prepare_data(data, device=device)
-    torch.manual_seed(seed)
-    model = Flow(
-        dim=data.shape[1],
-        layers=layers,
-        hidden=hidden,
-        depth=depth,
-        bound=bound,
-        kind=kind,
+    h = merge_hyper(DEFAULTS, hyper)
+    lr = check_lr(h["lr"])
+    with fit_run(
+        data,
+        steps=steps,
         seed=seed,
-    ).to(device)
-    gen = torch.Generator().manual_seed(seed)
-    stream = batches(data, batch_size, gen)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps, eta_min=lr / 100)
-    model.train()
+        device=device,
+        progress=progress,
+        default_steps=DEFAULTS["steps"],
+    ) as run:
+        model = Flow(
+            dim=run.data.shape[1],
+            layers=h["layers"],
+            hidden=h["hidden"],
+            depth=h["depth"],
+            bound=h["bound"],
+            kind=h["kind"],
+            seed=seed,
+        ).to(run.device)
+        stream = batches(run.data, h["batch_size"], run.generator)
+        opt = torch.optim.Adam(model.parameters(), lr=lr)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, run.steps, eta_min=lr / 100)
+        model.train()
 
-    def step(_: int) -> dict[str, Tensor]:
-        loss = -model._log_prob(next(stream)).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
-        return {"nll": loss.detach()}
+        def step(_: int) -> dict[str, Tensor]:
+            loss = -model._log_prob(next(stream)).mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            return {"nll": loss.detach()}
 
-    train(step, steps, model=model, progress=progress, desc="flow")
+        train(step, run.steps, model=model, progress=progress, desc="flow")
     return model.eval()
 
 

@@ -41,10 +41,23 @@ import math
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
+from torch.optim.lr_scheduler import LambdaLR
+from torch.optim.swa_utils import get_ema_multi_avg_fn
 
 from ._validate import check_int, check_real, check_tensor
 from .device import resolve_device
-from .models import GenerativeModel, batches, check_fit_args, prepare_data, train
+from .models import (
+    FitRun,
+    GenerativeModel,
+    batch_indices,
+    check_fit_args,
+    check_labels,
+    check_lr,
+    fit_run,
+    merge_hyper,
+    seeded,
+    train,
+)
 
 __all__ = [
     "LOSSES",
@@ -362,30 +375,50 @@ class GAN(GenerativeModel):
 
 
 # -- training --------------------------------------------------------------------------------------
-#: Hyper-parameters of :func:`fit` and their defaults: the configuration that worked best on the
-#: 2-D sets in ``benchmarks/bench_gan.py`` (non-saturating loss, R1 on real data with γ going
-#: from 0.1 to 0.001, Adam with β1 = 0, linear learning-rate decay, EMA of the generator's weights;
-#: a 2-D latent, batches of 64 and, in :func:`fit`, 8000 steps: many small steps resolve the narrow
-#: modes better than few large ones at the same cost; data standardised and the generator's
-#: initial output spread set to 1).
+#: Every default of :func:`fit`: the configuration that worked best on the 2-D sets in
+#: ``benchmarks/bench_gan.py`` (non-saturating loss, R1 on real data with γ going from 0.1 to
+#: 0.001, Adam with β1 = 0, linear learning-rate decay, EMA of the generator's weights; a 2-D
+#: latent, batches of 64 and 8000 steps: many small steps resolve the narrow modes better than
+#: few large ones at the same cost; data standardised and the generator's initial output spread
+#: set to 1). :data:`LOSS_DEFAULTS` says what another ``loss`` changes.
 DEFAULTS: dict[str, object] = {
+    # number of steps (each: n_critic discriminator updates, then one generator update)
+    "steps": 8000,
+    # "nonsaturating", "minimax", "wgan" or "wgan-gp" (see LOSSES and the module docstring)
     "loss": "nonsaturating",
+    # dimension d of the latent z ~ N(0, I_d)
     "latent_dim": 2,
+    # widths of the hidden layers of both networks (ReLU between layers)
     "hidden": (128, 128, 128),
+    # examples per mini-batch (capped at the number of rows)
     "batch_size": 64,
+    # learning rate of both optimisers (decayed linearly to 0 over the run when decay=True)
     "lr": 1e-3,
+    # Adam's (β1, β2)
     "betas": (0.0, 0.99),
+    # "adam" or "rmsprop"
     "optimizer": "adam",
+    # lower the learning rate linearly to zero over the run
     "decay": True,
+    # discriminator (critic) updates per generator update
     "n_critic": 1,
+    # γ of the R1 penalty γ/2·E‖∇a(x)‖² on real data (0: off)
     "r1": 0.1,
+    # γ moves geometrically from r1 to r1_end over the run (None: constant γ)
     "r1_end": 0.001,
+    # λ of WGAN-GP's gradient penalty
     "gp": 10.0,
+    # the original WGAN's clipping bound c (critic weights kept in [−c, c])
     "clip": 0.01,
+    # decay of the moving average of the generator's weights that sample() uses (0: none)
     "ema": 0.99,
+    # spectral normalisation of every discriminator layer
     "spectral_norm": False,
+    # "identity" (real-valued data, standardised) or "sigmoid" (data in [0, 1])
     "output": "identity",
+    # number of stored snapshots of the generator's samples during training (0: none)
     "n_snapshots": 0,
+    # samples per snapshot
     "snapshot_size": 500,
 }
 
@@ -416,15 +449,11 @@ LOSS_DEFAULTS: dict[str, dict[str, object]] = {
 
 
 def _hyper(hyper: dict) -> dict:
-    unknown = set(hyper) - set(DEFAULTS)
-    if unknown:
-        raise TypeError(f"unknown hyper-parameter(s) {sorted(unknown)}; known: {sorted(DEFAULTS)}")
     loss = _check_loss(hyper.get("loss", DEFAULTS["loss"]))
-    h = {**DEFAULTS, **LOSS_DEFAULTS[loss], **hyper}
-    for key in ("lr", "r1", "gp", "clip", "ema"):
+    h = merge_hyper({**DEFAULTS, **LOSS_DEFAULTS[loss]}, hyper)
+    h["lr"] = check_lr(h["lr"])
+    for key in ("r1", "gp", "clip", "ema"):
         h[key] = check_real(h[key], key)
-    if h["lr"] <= 0:
-        raise ValueError(f"lr must be > 0; got {h['lr']}")
     for key in ("r1", "gp", "clip"):
         if h[key] < 0:
             raise ValueError(f"{key} must be >= 0; got {h[key]}")
@@ -457,6 +486,153 @@ def _optimizer(params, h: dict) -> torch.optim.Optimizer:
     return torch.optim.Adam(params, lr=h["lr"], betas=h["betas"])
 
 
+def _linear_decay(steps: int, decay: bool = True):
+    """The learning-rate factor of step ``i`` for ``LambdaLR``: 1 − i / steps (1 when not
+    ``decay``). (``LinearLR`` gives the same schedule, but by a recursive product whose rounding
+    differs in the last bits, which would change the shipped checkpoints.)"""
+
+    def factor(i: int) -> float:
+        return 1 - i / steps if decay else 1.0
+
+    return factor
+
+
+def _build(x: Tensor, h: dict, n_classes: int, device: torch.device) -> GAN:
+    """The GAN of :func:`fit` for data ``x``; for real-valued data the data's shift and scale
+    are stored and the generator's initial output spread is set to 1 in those units."""
+    n_snap = h["n_snapshots"]
+    model = GAN(
+        x.shape[1],
+        latent_dim=h["latent_dim"],
+        hidden=list(h["hidden"]),
+        n_classes=n_classes,
+        output=h["output"],
+        spectral_norm=h["spectral_norm"],
+        n_snapshots=n_snap,
+        snapshot_size=h["snapshot_size"] if n_snap else 0,
+    ).to(device)
+    if h["output"] == "identity":
+        _standardise(model, x, device)
+    return model
+
+
+@torch.no_grad()
+def _standardise(model: GAN, x: Tensor, device: torch.device) -> None:
+    # One scale for all coordinates, so shapes are kept; a generator that starts as a tiny blob
+    # at the centre of the ring sits where the discriminator's gradient vanishes by symmetry.
+    G = model.generator
+    model.shift.copy_(x.mean(0))
+    model.scale.copy_(x.std().clamp(min=1e-8))
+    last = [m for m in G.modules() if isinstance(m, nn.Linear)][-1]
+    probe = torch.randn(1024, model.latent_dim, device=device)
+    probe_y = torch.zeros(1024, dtype=torch.int64, device=device) if model.n_classes else None
+    spread = G(probe, model.onehot(probe_y, 1024)).std()
+    last.weight.div_(spread)
+    last.bias.zero_()
+    model.generator_ema.load_state_dict(G.state_dict())
+
+
+class _Training:
+    """The state of one :func:`fit` run (standardised data ``u``, optimisers, schedules, EMA,
+    snapshot latents) and its named steps; :meth:`step` is one training step."""
+
+    def __init__(self, model: GAN, u: Tensor, y: Tensor | None, h: dict, run: FitRun):
+        self.model, self.u, self.y, self.h, self.steps = model, u, y, h, run.steps
+        self.device = run.device
+        self.rows = batch_indices(u.shape[0], h["batch_size"], run.generator, run.device)
+        G, D = model.generator, model.discriminator
+        self.opt_g, self.opt_d = _optimizer(G.parameters(), h), _optimizer(D.parameters(), h)
+        factor = _linear_decay(run.steps, h["decay"])
+        self.schedules = [LambdaLR(o, factor) for o in (self.opt_g, self.opt_d)]
+        self.ema = get_ema_multi_avg_fn(h["ema"])
+        self.ema_params = list(model.generator_ema.parameters())
+        n_snap = h["n_snapshots"]
+        self.snap_at = {round(k * run.steps / max(n_snap - 1, 1)): k for k in range(n_snap)}
+        # The snapshot latents have their own generator, so that taking snapshots leaves
+        # training unchanged.
+        snap_gen = torch.Generator().manual_seed(run.seed + 1)
+        self.z_snap = torch.randn(h["snapshot_size"], model.latent_dim, generator=snap_gen)
+        self.z_snap = self.z_snap.to(run.device)
+        self.y_snap = None
+        if model.n_classes:
+            self.y_snap = torch.arange(h["snapshot_size"], device=run.device) % model.n_classes
+
+    def draw(self) -> tuple[Tensor, Tensor | None, Tensor]:
+        """A mini-batch of standardised data, its one-hot labels (or None) and fresh latents."""
+        rows = next(self.rows)
+        onehot = None if self.y is None else F.one_hot(self.y[rows], self.model.n_classes).float()
+        z = torch.randn(rows.shape[0], self.model.latent_dim, device=self.device)
+        return self.u[rows], onehot, z
+
+    @torch.no_grad()
+    def snapshot(self, i: int) -> None:
+        """Store the raw generator's samples of the fixed latents if step ``i`` is a snapshot."""
+        if i in self.snap_at:
+            model, k = self.model, self.snap_at[i]
+            onehot = model.onehot(self.y_snap, len(self.z_snap))
+            model.snapshots[k] = model._to_data(model.generator(self.z_snap, onehot))
+            model.snapshot_steps[k] = i
+
+    def r1_gamma(self, i: int) -> float:
+        """γ of the R1 penalty at step ``i`` (geometric from r1 to r1_end over the run)."""
+        gamma = self.h["r1"]
+        if self.h["r1_end"] is not None:
+            gamma = gamma * (self.h["r1_end"] / gamma) ** (i / self.steps)
+        return gamma
+
+    def discriminator_step(self, i: int) -> Tensor:
+        """One update of the discriminator (critic) on a fresh batch; returns its loss."""
+        h, loss, G, D = self.h, self.h["loss"], self.model.generator, self.model.discriminator
+        real, onehot, z = self.draw()
+        with torch.no_grad():
+            fake = G(z, onehot)
+        if h["r1"] > 0:  # the R1 penalty reuses the forward pass on the real batch
+            real.requires_grad_(True)
+        a_real = D(real, onehot)
+        d_loss = discriminator_loss(a_real, D(fake, onehot), loss)
+        total = d_loss
+        if loss == "wgan-gp":
+            total = total + h["gp"] * gradient_penalty(D, real, fake, onehot)
+        if h["r1"] > 0:  # r1_penalty(D, real, onehot), without a second forward pass
+            total = total + self.r1_gamma(i) / 2 * _r1_from(a_real, real)
+        self.opt_d.zero_grad(set_to_none=True)
+        total.backward()
+        self.opt_d.step()
+        if loss == "wgan":
+            _clip_weights(D, h["clip"])
+        return d_loss
+
+    def generator_step(self) -> Tensor:
+        """One update of the generator on fresh latents; returns its loss."""
+        G, D = self.model.generator, self.model.discriminator
+        _, onehot, z = self.draw()
+        g_loss = generator_loss(D(G(z, onehot), onehot), self.h["loss"])
+        self.opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        self.opt_g.step()
+        return g_loss
+
+    def update_ema(self) -> None:
+        """Move the averaged generator towards the generator (``torch.optim.swa_utils``' EMA)."""
+        self.ema(self.ema_params, list(self.model.generator.parameters()), None)
+
+    def step(self, i: int) -> dict[str, Tensor]:
+        self.snapshot(i)
+        for _ in range(self.h["n_critic"]):
+            d_loss = self.discriminator_step(i)
+        g_loss = self.generator_step()
+        for schedule in self.schedules:
+            schedule.step()
+        self.update_ema()
+        return {"D": d_loss.detach(), "G": g_loss.detach()}
+
+
+@torch.no_grad()
+def _clip_weights(net: nn.Module, clip: float) -> None:
+    for p in net.parameters():
+        p.clamp_(-clip, clip)
+
+
 def fit(
     data: Tensor,
     *,
@@ -471,145 +647,32 @@ def fit(
 
     One *step* is ``n_critic`` discriminator (critic) updates followed by one generator update,
     each on a fresh batch; the progress bar shows both losses (``D``, ``G``). ``steps`` defaults
-    to 8000. Hyper-parameters (see :data:`DEFAULTS`, and :data:`LOSS_DEFAULTS` for what each
-    ``loss`` changes):
+    to ``DEFAULTS["steps"]`` (8000). Every hyper-parameter and its default is in
+    :data:`DEFAULTS` (documented there); :data:`LOSS_DEFAULTS` says what each ``loss`` changes.
+    ``loss`` is ``"nonsaturating"`` (default), ``"minimax"``, ``"wgan"`` or ``"wgan-gp"``;
+    ``r1``/``r1_end`` set the R1 penalty's γ, ``gp`` WGAN-GP's λ, ``clip`` the WGAN's bound;
+    ``ema`` the decay of the averaged generator :meth:`GAN.sample` uses; ``n_snapshots``
+    snapshots of ``snapshot_size`` samples (fixed latents, raw generator) are stored at evenly
+    spaced steps, the first before training.
 
-    ``loss``
-        ``"nonsaturating"`` (default), ``"minimax"``, ``"wgan"`` or ``"wgan-gp"``.
-    ``latent_dim``, ``hidden``, ``output``, ``spectral_norm``
-        The networks (see :class:`GAN`).
-    ``batch_size``, ``lr``, ``betas``, ``optimizer``, ``decay``
-        Batch size; Adam's (or RMSProp's) learning rate and betas; ``decay`` lowers the learning
-        rate linearly to zero over the run.
-    ``n_critic``
-        Discriminator updates per generator update.
-    ``r1``, ``r1_end``, ``gp``, ``clip``
-        γ of the R1 penalty γ/2·E‖∇a(x)‖² on real data (0 turns it off; with ``r1_end`` γ moves
-        geometrically from ``r1`` to ``r1_end`` over the run); λ of WGAN-GP's penalty; the
-        clipping bound c of the original WGAN (weights kept in [−c, c]).
-    ``ema``
-        Decay of the moving average of the generator's weights that :meth:`GAN.sample` uses
-        (0: no averaging).
-    ``n_snapshots``, ``snapshot_size``
-        Store that many snapshots of ``snapshot_size`` samples (fixed latents, raw generator)
-        at evenly spaced steps, the first before training.
-
-    With ``labels`` (int64, one per row) the GAN is conditional.
+    With ``labels`` (int64, one per row) the GAN is conditional. The caller's global random
+    state is left unchanged (see :func:`companion.models.fit_run`).
     """
-    steps = check_fit_args(steps, seed, progress, default_steps=8000)
     h = _hyper(hyper)
-    dev = resolve_device(device)
-    x = prepare_data(data, device=dev)
-    n_classes = 0
-    if labels is not None:
-        if not isinstance(labels, Tensor) or labels.dtype != torch.int64 or labels.ndim != 1:
-            raise TypeError("labels must be a 1-D int64 tensor")
-        if labels.shape[0] != x.shape[0]:
-            raise ValueError(f"labels must have one entry per row of data ({x.shape[0]})")
-        if (labels < 0).any():
-            raise ValueError("labels must be >= 0")
-        n_classes = int(labels.max()) + 1
-    torch.manual_seed(seed)
-    n_snap = h["n_snapshots"]
-    model = GAN(
-        x.shape[1],
-        latent_dim=h["latent_dim"],
-        hidden=list(h["hidden"]),
-        n_classes=n_classes,
-        output=h["output"],
-        spectral_norm=h["spectral_norm"],
-        n_snapshots=n_snap,
-        snapshot_size=h["snapshot_size"] if n_snap else 0,
-    ).to(dev)
-    loss, G, D = h["loss"], model.generator, model.discriminator
-    if h["output"] == "identity":
-        # Standardise the data (one scale for all coordinates, so shapes are kept) and start the
-        # generator with output spread ~1 in those units: a generator that starts as a tiny blob
-        # at the centre of the ring sits where the discriminator's gradient vanishes by symmetry.
-        with torch.no_grad():
-            model.shift.copy_(x.mean(0))
-            model.scale.copy_(x.std().clamp(min=1e-8))
-            last = [m for m in G.modules() if isinstance(m, nn.Linear)][-1]
-            probe = torch.randn(1024, model.latent_dim, device=dev)
-            probe_y = torch.zeros(1024, dtype=torch.int64, device=dev) if n_classes else None
-            spread = G(probe, model.onehot(probe_y, 1024)).std()
-            last.weight.div_(spread)
-            last.bias.zero_()
-            model.generator_ema.load_state_dict(G.state_dict())
-    x = model._to_unit(x)
-    gen = torch.Generator().manual_seed(seed)
-    idx = torch.arange(x.shape[0], device=dev).unsqueeze(1).float()
-    stream = batches(idx, h["batch_size"], gen)
-    y = None if labels is None else labels.to(dev)
-    opt_g, opt_d = _optimizer(G.parameters(), h), _optimizer(D.parameters(), h)
-    schedules = [
-        torch.optim.lr_scheduler.LambdaLR(o, lambda i: 1 - i / steps if h["decay"] else 1.0)
-        for o in (opt_g, opt_d)
-    ]
-    snap_at = {round(k * steps / max(n_snap - 1, 1)): k for k in range(n_snap)}
-    # The snapshot latents have their own generator, so that taking snapshots leaves training
-    # unchanged.
-    z_snap = torch.randn(
-        h["snapshot_size"], model.latent_dim, generator=torch.Generator().manual_seed(seed + 1)
-    ).to(dev)
-    y_snap = None
-    if n_classes:
-        y_snap = torch.arange(h["snapshot_size"], device=dev) % n_classes
-    ema_params, g_params = list(model.generator_ema.parameters()), list(G.parameters())
-    model.train()
-
-    def draw() -> tuple[Tensor, Tensor | None, Tensor]:
-        rows = next(stream).squeeze(1).long()
-        onehot = None if y is None else F.one_hot(y[rows], n_classes).float()
-        z = torch.randn(rows.shape[0], model.latent_dim, device=dev)
-        return x[rows], onehot, z
-
-    def snapshot(i: int) -> None:
-        if i in snap_at:
-            with torch.no_grad():
-                k = snap_at[i]
-                model.snapshots[k] = model._to_data(G(z_snap, model.onehot(y_snap, len(z_snap))))
-                model.snapshot_steps[k] = i
-
-    def step(i: int) -> dict[str, Tensor]:
-        snapshot(i)
-        for _ in range(h["n_critic"]):
-            real, onehot, z = draw()
-            with torch.no_grad():
-                fake = G(z, onehot)
-            if h["r1"] > 0:  # the R1 penalty reuses the forward pass on the real batch
-                real.requires_grad_(True)
-            a_real = D(real, onehot)
-            d_loss = discriminator_loss(a_real, D(fake, onehot), loss)
-            total = d_loss
-            if loss == "wgan-gp":
-                total = total + h["gp"] * gradient_penalty(D, real, fake, onehot)
-            if h["r1"] > 0:
-                gamma = h["r1"]
-                if h["r1_end"] is not None:  # geometric from r1 to r1_end over the run
-                    gamma = gamma * (h["r1_end"] / gamma) ** (i / steps)
-                # r1_penalty(D, real, onehot), without a second forward pass
-                total = total + gamma / 2 * _r1_from(a_real, real)
-            opt_d.zero_grad(set_to_none=True)
-            total.backward()
-            opt_d.step()
-            if loss == "wgan":
-                with torch.no_grad():
-                    for p in D.parameters():
-                        p.clamp_(-h["clip"], h["clip"])
-        _, onehot, z = draw()
-        g_loss = generator_loss(D(G(z, onehot), onehot), loss)
-        opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        opt_g.step()
-        for s in schedules:
-            s.step()
-        with torch.no_grad():
-            torch._foreach_lerp_(ema_params, g_params, 1 - h["ema"])
-        return {"D": d_loss.detach(), "G": g_loss.detach()}
-
-    train(step, steps, model=model, progress=progress, desc=f"GAN ({loss})")
-    snapshot(steps)
+    with fit_run(
+        data,
+        steps=steps,
+        seed=seed,
+        device=device,
+        progress=progress,
+        default_steps=DEFAULTS["steps"],
+    ) as run:
+        y, n_classes = check_labels(labels, run.data.shape[0], run.device)
+        model = _build(run.data, h, n_classes, run.device)
+        training = _Training(model, model._to_unit(run.data), y, h, run)
+        model.train()
+        train(training.step, run.steps, model=model, progress=progress, desc=f"GAN ({h['loss']})")
+        training.snapshot(run.steps)
     return model.eval()
 
 
@@ -635,39 +698,38 @@ def train_discriminator(
     ``loss="minimax"`` or ``"nonsaturating"`` (the same discriminator loss) the result's output is
     the logit of D; with ``"wgan-gp"`` it is a critic trained with the gradient penalty (weight
     λ = ``gp``), with ``"wgan"`` one whose weights are clipped to [−``clip``, ``clip``]. Adam
-    with a learning rate decayed linearly to zero; every step draws fresh samples."""
+    with a learning rate decayed linearly to zero; every step draws fresh samples. Runs under
+    :func:`companion.models.seeded`: the samplers see torch's global generator seeded with
+    ``seed``, and the caller's random state is restored afterwards."""
     if not callable(sample_real) or not callable(sample_fake):
         raise TypeError("sample_real and sample_fake must be callables n -> (n, data_dim) tensor")
     data_dim = check_int(data_dim, "data_dim", minimum=1)
     loss = _check_loss(loss)
-    steps = check_int(steps, "steps", minimum=1)
+    steps = check_fit_args(steps, seed, False, default_steps=500)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     hidden = [check_int(h, "hidden width", minimum=1) for h in hidden]
     lr, gp, clip = check_real(lr, "lr"), check_real(gp, "gp"), check_real(clip, "clip")
     if lr <= 0 or gp < 0 or clip <= 0:
         raise ValueError(f"need lr > 0, gp >= 0, clip > 0; got {lr}, {gp}, {clip}")
-    check_int(seed, "seed", minimum=0)
     dev = resolve_device(device)
-    torch.manual_seed(seed)
-    net = _MLP([data_dim, *hidden, 1]).to(dev)
-    opt = torch.optim.Adam(net.parameters(), lr=lr, betas=(0.5, 0.999))
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: 1 - i / steps)
-    for _ in range(steps):
-        real = check_tensor(sample_real(batch_size), "sample_real(n)", ndim=2).to(dev)
-        fake = check_tensor(sample_fake(batch_size), "sample_fake(n)", ndim=2).to(dev)
-        if real.shape[1] != data_dim or fake.shape[1] != data_dim:
-            raise ValueError(f"the samplers must return {data_dim} columns")
-        total = discriminator_loss(net(real), net(fake), loss)
-        if loss == "wgan-gp":
-            total = total + gp * gradient_penalty(net, real, fake)
-        opt.zero_grad(set_to_none=True)
-        total.backward()
-        opt.step()
-        sched.step()
-        if loss == "wgan":
-            with torch.no_grad():
-                for p in net.parameters():
-                    p.clamp_(-clip, clip)
+    with seeded(seed, dev):
+        net = _MLP([data_dim, *hidden, 1]).to(dev)
+        opt = torch.optim.Adam(net.parameters(), lr=lr, betas=(0.5, 0.999))
+        sched = LambdaLR(opt, _linear_decay(steps))
+        for _ in range(steps):
+            real = check_tensor(sample_real(batch_size), "sample_real(n)", ndim=2).to(dev)
+            fake = check_tensor(sample_fake(batch_size), "sample_fake(n)", ndim=2).to(dev)
+            if real.shape[1] != data_dim or fake.shape[1] != data_dim:
+                raise ValueError(f"the samplers must return {data_dim} columns")
+            total = discriminator_loss(net(real), net(fake), loss)
+            if loss == "wgan-gp":
+                total = total + gp * gradient_penalty(net, real, fake)
+            opt.zero_grad(set_to_none=True)
+            total.backward()
+            opt.step()
+            sched.step()
+            if loss == "wgan":
+                _clip_weights(net, clip)
     return net.eval().requires_grad_(False)
 
 

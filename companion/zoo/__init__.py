@@ -69,7 +69,23 @@ __all__ = [
     "soft_threshold",
     "ista",
     "PRETRAINED",
+    "DEFAULTS",
 ]
 
 #: No zoo model needs a shipped checkpoint: all train within the chapter's budget.
 PRETRAINED: dict = {}
+
+# == the defaults of every fit_* (one convention: see companion.models) ==
+from . import autoregressive as _autoregressive  # noqa: E402
+from . import ode as _ode  # noqa: E402
+from . import score as _score  # noqa: E402
+from . import transformer as _transformer  # noqa: E402
+
+#: Every default of every ``fit_*``, keyed by the function's name (the same dicts the
+#: submodules define next to each function, e.g. ``companion.zoo.score.DEFAULTS``).
+DEFAULTS: dict[str, dict[str, object]] = {
+    "fit_autoregressive": _autoregressive.DEFAULTS,
+    "fit_score": _score.DEFAULTS,
+    "fit_ode_flow": _ode.DEFAULTS,
+    "fit_transformer": _transformer.DEFAULTS,
+}
