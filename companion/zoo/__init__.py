@@ -73,3 +73,22 @@ __all__ = [
 
 #: No zoo model needs a shipped checkpoint: all train within the chapter's budget.
 PRETRAINED: dict = {}
+
+# == moved from explore/zoo.py ==
+from .experiments import (  # noqa: E402
+    flow_paths,
+    langevin_ring,
+    next_symbol_probs,
+    ring_density_grid,
+    ring_radial_moments,
+    sample_by_uniforms,
+)
+
+__all__ += [
+    "ring_density_grid",
+    "ring_radial_moments",
+    "langevin_ring",
+    "flow_paths",
+    "next_symbol_probs",
+    "sample_by_uniforms",
+]
