@@ -15,7 +15,6 @@ from torch.distributions import Normal, kl_divergence
 
 from companion import models, vae
 from companion.explore import vae as ex
-from companion.figures import LiveFigure, StaticFigure
 
 
 def title_numbers(fig) -> list[float]:
@@ -83,20 +82,16 @@ def digits_model():
 
 def test_traversal_decodes_the_point(digits_model):
     images, labels = vae.binarized_digits()
-    view = ex.latent_traversal(digits_model, images[:200], labels[:200], mode="static")
-    assert isinstance(view, StaticFigure) and len(view.payload["frames"]) == 13 * 13
+    view, _ = check_explorer(
+        lambda mode: ex.latent_traversal(digits_model, images[:200], labels[:200], mode=mode)
+    )
+    assert len(view.payload["frames"]) == 13 * 13
     fig = ex.traversal_figure(digits_model, 1.0, -0.5, np.zeros((3, 2)), np.arange(3))
     go.Figure(fig.to_plotly_json())
     with torch.no_grad():
         img = digits_model.decode(torch.tensor([[1.0, -0.5]]))[0].reshape(8, 8).numpy()
     shown = np.array(fig.data[2].z, dtype=float)[::-1]
     assert np.allclose(shown, img, atol=1e-3)
-    live = ex.latent_traversal(digits_model, images[:200], labels[:200], mode="live")
-    assert isinstance(live, LiveFigure)
-    for name in ("z1", "z2"):
-        for value in (-3.0, 3.0):
-            live.update(**{name: value})
-            assert live.figure.layout.title.text
 
 
 def test_beta_explorer_and_table():
