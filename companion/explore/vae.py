@@ -234,7 +234,7 @@ def image_grid(images: torch.Tensor, cols: int = 10, title: str = "", height: in
         hovermode=False,
         **_image_axes(),
     )
-    return go.Figure(dict(data=[_heatmap(grid)], layout=layout), _validate=False)
+    return figure([_heatmap(grid)], layout)
 
 
 # --- latent traversal ------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """Figures of the chapter "The generative model zoo".
 
-The models and samplers are in :mod:`companion.zoo`; these functions only run and draw them.
-Figures redrawn on every slider move are built with ``go.Figure(dict, _validate=False)``; the
-tests rebuild them with validation.
+The models, samplers and the experiments the figures show are in :mod:`companion.zoo` (the
+figures' computations in :mod:`companion.zoo.experiments`); these functions only draw them.
+Figures redrawn on every slider move are built with :func:`._plot.figure` (no plotly
+validation); the tests rebuild them with validation.
 """
 
 from __future__ import annotations
