@@ -790,3 +790,46 @@ PRETRAINED: dict[str, Callable[[], DiffusionModel]] = {
     "diffusion_ring_default": _pretrained_ring_default,
     "diffusion_moons": _pretrained_moons,
 }
+
+
+# == moved from explore/diffusion.py ==
+
+
+def forward_chain(x0: Tensor, schedule: NoiseSchedule, seed: int = 0) -> Tensor:
+    """The forward chain run step by step: ``x_t = sqrt(1 − β_t) x_{t−1} + sqrt(β_t) z_t`` for
+    t = 1..T from ``x0`` (float64, fresh noise from a private generator seeded with ``seed``).
+
+    Returns every state, shape ``(T + 1, *x0.shape)`` (index 0 is ``x0``): its law at step t is
+    the closed form ``q(x_t | x_0)`` of :meth:`NoiseSchedule.q_sample`, which the chapter's
+    figure sets beside it.
+    """
+    if not isinstance(schedule, NoiseSchedule):
+        raise TypeError(f"schedule must be a NoiseSchedule; got {type(schedule).__name__}")
+    x = check_tensor(x0, "x0").detach().cpu().double()
+    g = torch.Generator().manual_seed(check_int(seed, "seed", minimum=0))
+    path = [x]
+    for t in range(1, schedule.T + 1):
+        b = float(schedule.beta(t))
+        z = torch.randn(x.shape, generator=g, dtype=torch.float64)
+        x = math.sqrt(1 - b) * x + math.sqrt(b) * z  # one step of q(x_t | x_{t-1})
+        path.append(x)
+    return torch.stack(path)
+
+
+@torch.no_grad()
+def score_on_grid(model: DiffusionModel, t: int, grid: int = 15) -> tuple[Tensor, Tensor]:
+    """The learned score of q(z_t) (standardised coordinates) on a ``grid × grid`` lattice of
+    [-3, 3]²: the lattice points ``(grid², 2)`` and the score vectors there (on the CPU)."""
+    if not isinstance(model, DiffusionModel):
+        raise TypeError(f"model must be a DiffusionModel; got {type(model).__name__}")
+    t = check_int(t, "t", minimum=1)
+    if t > model.T:
+        raise ValueError(f"t must lie in [1, {model.T}]; got {t}")
+    axis = torch.linspace(-3, 3, check_int(grid, "grid", minimum=2))
+    xx, yy = torch.meshgrid(axis, axis, indexing="ij")
+    z = torch.stack([xx.ravel(), yy.ravel()], 1).to(model.device)
+    tt = torch.full((z.shape[0],), t, dtype=torch.long, device=z.device)
+    return z.cpu(), model.score(z, tt).cpu()
+
+
+__all__ += ["forward_chain", "score_on_grid"]

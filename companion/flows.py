@@ -590,3 +590,87 @@ def pretrained(name: str, *, device=None) -> Flow:
     if name not in ("moons", "ring", "swissroll"):
         raise ValueError(f"name must be 'moons', 'ring' or 'swissroll'; got {name!r}")
     return load_pretrained(f"flow_{name}", Flow, device=device)
+
+
+# == moved from explore/flows.py ==
+# The chapter's one-dimensional sinh–arcsinh flow (its density and the reciprocal-determinant
+# slip), and what the figures of the trained 2-D flows show: the points after every layer with
+# the accumulated log-determinant, and seeded samples.
+
+
+def _check_delta(delta: object) -> float:
+    delta = check_real(delta, "delta")
+    if delta <= 0:
+        raise ValueError(f"delta must be > 0; got {delta}")
+    return delta
+
+
+def sinh_arcsinh(x, eps: float, delta: float, *, reverse: bool = False):
+    """``(f(x), log f'(x))`` for the sinh–arcsinh flow ``f(x) = sinh(δ arcsinh(x) − ε)``
+    (``reverse=True``: ``f⁻¹`` and ``log (f⁻¹)'``). Works on NumPy arrays and on torch tensors."""
+    import numpy as np
+
+    eps, delta = check_real(eps, "eps"), _check_delta(delta)
+    lib = torch if isinstance(x, torch.Tensor) else np
+    if reverse:
+        inner = (lib.arcsinh(x) + eps) / delta
+        return lib.sinh(inner), lib.log(lib.cosh(inner) / delta) - 0.5 * lib.log1p(x * x)
+    inner = delta * lib.arcsinh(x) - eps
+    return lib.sinh(inner), math.log(delta) + lib.log(lib.cosh(inner)) - 0.5 * lib.log1p(x * x)
+
+
+def monotone_density(x, eps: float, delta: float, *, slip: bool = False):
+    """The density of ``X = f⁻¹(Z)``, ``Z ~ N(0, 1)``, for the sinh–arcsinh ``f``:
+    ``p_X(x) = φ(f(x)) · f'(x)`` (the change of variables, written out: it is what the chapter's
+    figure teaches).
+
+    With ``slip=True`` it returns the wrong formula ``φ(f(x)) / f'(x)`` (the determinant of
+    the other direction), which is not a density in general.
+    """
+    import numpy as np
+
+    z, log_slope = sinh_arcsinh(x, eps, delta)
+    lib = torch if isinstance(x, torch.Tensor) else np
+    log_phi = -0.5 * z * z - 0.5 * math.log(2 * math.pi)
+    return lib.exp(log_phi - log_slope if slip else log_phi + log_slope)
+
+
+def monotone_mass(eps: float, delta: float, lo: float, hi: float, *, n: int = 4001,
+                  slip: bool = False) -> float:  # fmt: skip
+    """∫ :func:`monotone_density` over ``[lo, hi]`` by the trapezoidal rule on ``n`` points."""
+    import numpy as np
+
+    lo, hi = check_real(lo, "lo"), check_real(hi, "hi")
+    if not lo < hi:
+        raise ValueError(f"need lo < hi; got {lo}, {hi}")
+    grid = np.linspace(lo, hi, check_int(n, "n", minimum=2))
+    return float(np.trapezoid(monotone_density(grid, eps, delta, slip=slip), grid))
+
+
+@torch.no_grad()
+def stage_log_dets(model: Flow, x: Tensor) -> tuple[list[Tensor], list[float]]:
+    """The points after every layer (:meth:`Flow.stages`) and the mean over the rows of the
+    log-determinant accumulated up to each stage (0 for the data, ``mean log|det J_f|`` last)."""
+    if not isinstance(model, Flow):
+        raise TypeError(f"model must be a Flow; got {type(model).__name__}")
+    stages = model.stages(x)
+    ldj = [torch.zeros(x.shape[0], device=x.device)]
+    for layer, before in zip(model.layers, stages[:-1], strict=True):
+        ldj.append(ldj[-1] + layer._forward(before)[1])
+    return stages, [float(v.mean()) for v in ldj]
+
+
+@torch.no_grad()
+def sample_seeded(model: Flow, n: int, seed: int = 0) -> Tensor:
+    """``n`` draws of the flow from noise drawn with a private CPU generator seeded with
+    ``seed`` (the same noise on every device; the caller's random state is left alone)."""
+    if not isinstance(model, Flow):
+        raise TypeError(f"model must be a Flow; got {type(model).__name__}")
+    n = check_int(n, "n", minimum=1)
+    gen = torch.Generator().manual_seed(check_int(seed, "seed", minimum=0))
+    ref = next(model.parameters())
+    z = torch.randn(n, model.dim, generator=gen, dtype=ref.dtype).to(ref.device)
+    return model._to_data(z)[0]
+
+
+__all__ += ["sinh_arcsinh", "monotone_density", "monotone_mass", "stage_log_dets", "sample_seeded"]

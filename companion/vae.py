@@ -712,3 +712,102 @@ def refine_q(
         for p in model.parameters():
             p.requires_grad_(True)
     return mu.detach(), log_sigma.detach().exp()
+
+
+# == moved from explore/vae.py ==
+# Evaluations the chapter's figures draw: rate and distortion of a family of β-VAEs, the IWAE
+# bounds against k, and the Normal–Gamma densities of the CAVI example.
+
+
+class _seeded:
+    """Run a block with the global RNG seeded, then give the caller's RNG state back.
+
+    For code whose randomness comes from the global generator (``VAE.iwae``,
+    ``VAE.rate_distortion``): under :func:`torch.random.fork_rng`, so that the results are those
+    of ``torch.manual_seed(seed)`` while the caller's random stream is left as it was.
+    """
+
+    def __init__(self, seed: int):
+        self.seed = check_int(seed, "seed", minimum=0)
+        devices = list(range(torch.cuda.device_count())) if torch.cuda.is_initialized() else []
+        self._fork = torch.random.fork_rng(devices=devices)
+
+    def __enter__(self):
+        self._fork.__enter__()
+        torch.manual_seed(self.seed)  # the forked state: restored on exit
+        return self
+
+    def __exit__(self, *exc):
+        return self._fork.__exit__(*exc)
+
+
+def rate_distortion_table(
+    models: dict[float, VAE], x: Tensor, *, samples: int = 8, seed: int = 0
+) -> dict[float, dict[str, float]]:
+    """Mean rate, distortion and ELBO (nats per image) of each β-VAE ``{beta: model}`` on
+    ``x``, and its number of active latent dimensions (variance of μ_j(x) across the data above
+    0.01). The sampling is seeded with ``seed``; the caller's random state is left alone."""
+    if not isinstance(models, dict) or not models:
+        raise ValueError("models must be a non-empty dict {beta: VAE}")
+    out = {}
+    with _seeded(seed), torch.no_grad():
+        for beta, model in sorted(models.items()):
+            rate, dist = model.rate_distortion(x, samples=samples)
+            mu, _ = model.encode(x)
+            out[float(beta)] = {
+                "rate": float(rate.mean()),
+                "distortion": float(dist.mean()),
+                "elbo": float(-(rate + dist).mean()),
+                "active": int((mu.var(dim=0) > 0.01).sum()),
+            }
+    return out
+
+
+def iwae_curve(
+    model: VAE, x: Tensor, ks: Sequence[int], *, repeats: int = 5, seed: int = 0
+) -> dict[str, object]:
+    """Average IWAE bound over the rows of ``x`` for each k in ``ks`` (mean and standard error
+    over ``repeats`` independent evaluations), and the ELBO with 64 samples. Seeded with
+    ``seed``; the caller's random state is left alone."""
+    import numpy as np
+
+    ks = [check_int(k, "k", minimum=1) for k in ks]
+    repeats = check_int(repeats, "repeats", minimum=2)
+    means, ses = [], []
+    with _seeded(seed), torch.no_grad():
+        for k in ks:
+            vals = torch.stack([model.iwae(x, k).mean() for _ in range(repeats)]).double()
+            means.append(float(vals.mean()))
+            ses.append(float(vals.std() / math.sqrt(repeats)))
+        elbo = float(model.elbo(x, samples=64).mean())
+    return {"k": np.array(ks), "mean": np.array(means), "se": np.array(ses), "elbo": elbo}
+
+
+def _normal_gamma_log_pdf(mu: Tensor, tau: Tensor, m, mu_precision, a, b) -> Tensor:
+    """log Gamma(τ; a, rate b) + log N(μ; m, 1/precision), precision a tensor or a number."""
+    mu, tau = torch.as_tensor(mu, dtype=torch.float64), torch.as_tensor(tau, dtype=torch.float64)
+    gamma = torch.distributions.Gamma(tau.new_tensor(a), tau.new_tensor(b))
+    sd = torch.as_tensor(mu_precision, dtype=torch.float64).rsqrt()
+    return gamma.log_prob(tau) + torch.distributions.Normal(mu.new_tensor(m), sd).log_prob(mu)
+
+
+def normal_gamma_pdf(mu: Tensor, tau: Tensor, post: dict[str, float]) -> Tensor:
+    """The density p(μ, τ) = Gamma(τ; a, b) N(μ; m, 1/(kappa τ)) of a Normal–Gamma ``post`` as
+    returned by :func:`normal_gamma_posterior`, elementwise (float64)."""
+    tau = check_tensor(torch.as_tensor(tau, dtype=torch.float64), "tau")
+    if (tau <= 0).any():
+        raise ValueError("tau must be > 0")
+    k = check_real(post["kappa"], "kappa")
+    return _normal_gamma_log_pdf(mu, tau, post["m"], k * tau, post["a"], post["b"]).exp()
+
+
+def mean_field_pdf(mu: Tensor, tau: Tensor, fit: dict[str, object]) -> Tensor:
+    """The density q(μ) q(τ) = N(μ; m, 1/lam) Gamma(τ; a, b) of a :func:`cavi_normal_gamma`
+    fit, elementwise (float64)."""
+    tau = check_tensor(torch.as_tensor(tau, dtype=torch.float64), "tau")
+    if (tau <= 0).any():
+        raise ValueError("tau must be > 0")
+    return _normal_gamma_log_pdf(mu, tau, fit["m"], fit["lam"], fit["a"], fit["b"]).exp()
+
+
+__all__ += ["rate_distortion_table", "iwae_curve", "normal_gamma_pdf", "mean_field_pdf"]
