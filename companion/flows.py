@@ -29,6 +29,7 @@ Layers
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
