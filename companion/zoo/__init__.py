@@ -73,3 +73,8 @@ __all__ = [
 
 #: No zoo model needs a shipped checkpoint: all train within the chapter's budget.
 PRETRAINED: dict = {}
+
+# Restricted Boltzmann machines (the chapter's history section).
+from .rbm import RBM, cd_gradient, fit_rbm  # noqa: E402
+
+__all__ += ["RBM", "cd_gradient", "fit_rbm"]
