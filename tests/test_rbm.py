@@ -207,3 +207,14 @@ def test_bad_input_is_refused():
             zoo.fit_rbm(data, progress=False, **bad)
     with pytest.raises(TypeError):
         zoo.fit_rbm(data, k=1.5, progress=False)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_fit_and_sample_on_cuda_match_the_cpu():
+    data = toy_patterns(200, 3).float()
+    cpu = zoo.fit_rbm(data, steps=50, hidden=3, progress=False)
+    gpu = zoo.fit_rbm(data, steps=50, hidden=3, progress=False, device="cuda")
+    assert gpu.W.device.type == "cuda"
+    torch.testing.assert_close(gpu.W.cpu(), cpu.W, atol=1e-4, rtol=0)
+    draws = gpu.sample(10, steps=5, generator=torch.Generator().manual_seed(0))
+    assert draws.device.type == "cuda" and ((draws == 0) | (draws == 1)).all()
