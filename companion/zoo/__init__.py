@@ -51,6 +51,7 @@ from .experiments import (
     sample_by_uniforms,
 )
 from .ode import VelocityNet, fit_ode_flow, ode_log_prob, rk4
+from .rbm import RBM, cd_gradient, fit_rbm
 from .score import ScoreNet, annealed_langevin, dsm_loss, fit_score, mixture_score
 from .sparse import ista, soft_threshold
 from .transformer import TinyTransformer, fit_transformer, markov_entropy_rate, markov_sequences
@@ -89,6 +90,10 @@ __all__ = [
     "flow_paths",
     "next_symbol_probs",
     "sample_by_uniforms",
+    # restricted Boltzmann machines (the chapter's history section)
+    "RBM",
+    "cd_gradient",
+    "fit_rbm",
 ]
 
 #: No zoo model needs a shipped checkpoint: all train within the chapter's budget.
