@@ -31,6 +31,7 @@ The families live in submodules (``autoregressive``, ``energy``, ``score``, ``od
 
 from . import autoregressive as _autoregressive
 from . import ode as _ode
+from . import rbm as _rbm
 from . import score as _score
 from . import transformer as _transformer
 from .autoregressive import DiscreteAutoregressive, discretize, fit_autoregressive
@@ -107,4 +108,5 @@ DEFAULTS: dict[str, dict[str, object]] = {
     "fit_score": _score.DEFAULTS,
     "fit_ode_flow": _ode.DEFAULTS,
     "fit_transformer": _transformer.DEFAULTS,
+    "fit_rbm": _rbm.DEFAULTS,
 }

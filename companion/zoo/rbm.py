@@ -21,8 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from .._validate import check_int, check_interval, check_real, check_tensor
-from ..device import resolve_device
-from ..models import GenerativeModel, batches, check_fit_args, prepare_data, train
+from ..models import GenerativeModel, batches, check_lr, fit_run, merge_hyper, train
 
 __all__ = ["RBM", "cd_gradient", "fit_rbm"]
 
@@ -204,6 +203,23 @@ def cd_gradient(
     return {k: pos[k] - neg[k] for k in pos}
 
 
+#: Every default of :func:`fit_rbm`.
+DEFAULTS: dict[str, object] = {
+    # number of CD updates
+    "steps": 2000,
+    # number of hidden units
+    "hidden": 64,
+    # Gibbs sweeps per negative sample (CD-k)
+    "k": 1,
+    # learning rate of the momentum update
+    "lr": 0.05,
+    # examples per mini-batch (capped at the number of rows)
+    "batch_size": 64,
+    # classical momentum, in [0, 1)
+    "momentum": 0.5,
+}
+
+
 def fit_rbm(
     data: Tensor,
     *,
@@ -211,48 +227,44 @@ def fit_rbm(
     seed: int = 0,
     device=None,
     progress: bool = True,
-    hidden: int = 64,
-    k: int = 1,
-    lr: float = 0.05,
-    batch_size: int = 64,
-    momentum: float = 0.5,
+    **hyper,
 ) -> RBM:
     """Train a binary :class:`RBM` on the rows of ``data`` (zeros and ones) by CD-``k``.
 
     Each step takes a mini-batch, runs ``k`` Gibbs sweeps from it and moves the parameters by
     ``lr`` times :func:`cd_gradient` (with classical ``momentum``). The visible biases start at
     the log-odds of the data's pixel means. Logs the reconstruction error ``mean (v − v_k)²``.
-    The caller's global random stream is left untouched.
+    The caller's global random stream is left untouched. Hyper-parameters ``hidden``, ``k``,
+    ``lr``, ``batch_size``, ``momentum`` (defaults in :data:`DEFAULTS`).
     """
-    steps = check_fit_args(steps, seed, progress, default_steps=2000)
-    k, lr = check_int(k, "k"), check_real(lr, "lr")
-    if lr <= 0:
-        raise ValueError(f"lr must be > 0; got {lr}")
-    momentum = check_real(momentum, "momentum")
+    h = merge_hyper(DEFAULTS, hyper)
+    k, lr = check_int(h["k"], "k"), check_lr(h["lr"])
+    momentum = check_real(h["momentum"], "momentum")
     if not 0 <= momentum < 1:
         raise ValueError(f"momentum must lie in [0, 1); got {momentum}")
-    dev = resolve_device(device)
-    data = prepare_data(data, device=dev)
-    _binary(data, "data", data.shape[1])
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = RBM(data.shape[1], check_int(hidden, "hidden")).to(dev)
-    with torch.no_grad():
-        mean = data.mean(0).clamp(1e-3, 1 - 1e-3)
-        model.b.copy_(torch.log(mean) - torch.log1p(-mean))
-    gen = torch.Generator().manual_seed(seed)
-    it = batches(data, batch_size, gen)
-    velocity = {name: torch.zeros_like(p) for name, p in model.named_parameters()}
-
-    def step(_):
-        v0 = next(it)
-        vk = model.gibbs(v0, k, gen)
-        grads = cd_gradient(model, v0, vk)
+    steps_default = DEFAULTS["steps"]
+    with fit_run(
+        data, steps=steps, seed=seed, device=device, progress=progress, default_steps=steps_default
+    ) as run:
+        data = run.data
+        _binary(data, "data", data.shape[1])
+        model = RBM(data.shape[1], check_int(h["hidden"], "hidden")).to(run.device)
         with torch.no_grad():
-            for name, p in model.named_parameters():
-                velocity[name].mul_(momentum).add_(grads[name], alpha=lr)
-                p.add_(velocity[name])
-        return {"recon": ((v0 - vk) ** 2).mean()}
+            mean = data.mean(0).clamp(1e-3, 1 - 1e-3)
+            model.b.copy_(torch.log(mean) - torch.log1p(-mean))
+        gen = run.generator
+        it = batches(data, h["batch_size"], gen)
+        velocity = {name: torch.zeros_like(p) for name, p in model.named_parameters()}
 
-    train(step, steps, model=model, progress=progress, desc=f"CD-{k}")
+        def step(_):
+            v0 = next(it)
+            vk = model.gibbs(v0, k, gen)
+            grads = cd_gradient(model, v0, vk)
+            with torch.no_grad():
+                for name, p in model.named_parameters():
+                    velocity[name].mul_(momentum).add_(grads[name], alpha=lr)
+                    p.add_(velocity[name])
+            return {"recon": ((v0 - vk) ** 2).mean()}
+
+        train(step, run.steps, model=model, progress=run.progress, desc=f"CD-{k}")
     return model.eval()
