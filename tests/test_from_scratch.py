@@ -9,7 +9,8 @@ to 1e-12. The reference is the step ``fit`` itself runs where the family has one
 (``vae._training_step``, ``gan._Training.discriminator_step`` / ``generator_step``); flows and
 diffusion write their step inside ``fit``, so there the reference is the public loss
 (``flows.nll``, ``DiffusionModel.loss_simple``) with the optimiser ``fit`` uses, and in float32
-the first step of ``fit`` itself.
+the first step of ``fit`` itself. Two more tests check the extras the chapters name for ``fit``:
+the GAN's R1 penalty and weight averaging, and the VAE's KL warm-up.
 """
 
 from __future__ import annotations
@@ -198,6 +199,89 @@ def test_gan_step_matches_training_steps():
     assert abs(loss_G.item() - g_loss.item()) < TOL
     assert_same([*G.parameters()], [*model.generator.parameters()])
     assert_same([*a_net.parameters()], [*model.discriminator.parameters()])
+
+
+def test_gan_fit_step_is_the_plain_step_with_r1_and_ema():
+    """``_Training.step`` (what ``fit`` loops) is the plain step with fit's extras: the R1
+    penalty γ/2·E‖∇_x a(x)‖² added to the discriminator's loss (γ = r1 at step 0) and the
+    moving average of the generator's weights updated afterwards."""
+    seed, n, k, width, batch, gamma, decay = 9, 200, 2, 16, 64, 0.1, 0.99
+    h = gan._hyper({"hidden": (width,) * 3, "batch_size": batch, "r1": gamma, "ema": decay})
+    u = data.ring(n, std=0.02, seed=seed).to(F64)
+    model = gan.GAN(2, latent_dim=k, hidden=[width] * 3).to(F64)
+    perturb(model, seed)
+    ema_before = [p.detach().clone() for p in model.generator_ema.parameters()]
+    G = plain_mlp([k, width, width, width, 2], nn.ReLU)
+    a_net = plain_mlp([2, width, width, width, 1], nn.ReLU)
+    G.load_state_dict(model.generator.net.state_dict())
+    a_net.load_state_dict(model.discriminator.net.state_dict())
+    run = models.FitRun(8000, seed, torch.device("cpu"), False, u, torch.Generator())
+    run.generator.manual_seed(seed)
+    training = gan._Training(model, u, None, h, run)
+    with default_float64(), torch.random.fork_rng():
+        torch.manual_seed(seed)
+        losses = training.step(0)
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        z1, z2 = torch.randn(batch, k, dtype=F64), torch.randn(batch, k, dtype=F64)
+    real = u[torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:batch]]
+    softplus = nn.functional.softplus
+    adam = dict(lr=h["lr"], betas=h["betas"])
+    opt_G = torch.optim.Adam(G.parameters(), **adam)
+    opt_D = torch.optim.Adam(a_net.parameters(), **adam)
+    x = real.clone().requires_grad_(True)
+    a_real = a_net(x)
+    (grad_x,) = torch.autograd.grad(a_real.sum(), x, create_graph=True)
+    loss_D = softplus(-a_real).mean() + softplus(a_net(G(z1).detach())).mean()
+    opt_D.zero_grad()
+    (loss_D + gamma / 2 * grad_x.pow(2).sum(1).mean()).backward()
+    opt_D.step()
+    loss_G = softplus(-a_net(G(z2))).mean()
+    opt_G.zero_grad()
+    loss_G.backward()
+    opt_G.step()
+    assert abs(loss_D.item() - losses["D"].item()) < TOL
+    assert abs(loss_G.item() - losses["G"].item()) < TOL
+    assert_same([*G.parameters()], [*model.generator.parameters()])
+    assert_same([*a_net.parameters()], [*model.discriminator.parameters()])
+    ema = [decay * e + (1 - decay) * p for e, p in zip(ema_before, G.parameters(), strict=True)]
+    assert_same(ema, [p.detach() for p in model.generator_ema.parameters()])
+
+
+def test_vae_fit_step_warms_the_kl_weight_up():
+    """With warm-up (fit's default), step i weighs the KL term by (i + 1) / ramp."""
+    seed, n, d, k, width, steps = 4, 300, 2, 2, 8, 3000
+    h = models.merge_hyper(vae.DEFAULTS, {"hidden": (width, width)})
+    h["batch_size"] = 128
+    ramp = int(h["warmup"] * steps)
+    x_all = data.moons(n, seed=seed).to(F64)
+    model = vae.VAE(d, latent_dim=k, hidden=[width, width]).to(F64)
+    perturb(model, seed, 0.1)
+    encoder = plain_mlp([d, width, width, 2 * k], nn.SiLU)
+    decoder = plain_mlp([k, width, width, d], nn.SiLU)
+    encoder.load_state_dict(model.encoder.state_dict())
+    decoder.load_state_dict(model.decoder.state_dict())
+    log_sigma_x = nn.Parameter(model.log_obs_std.detach().clone())
+    run = models.FitRun(steps, seed, torch.device("cpu"), False, x_all, torch.Generator())
+    run.generator.manual_seed(seed)
+    step = vae._training_step(model, x_all, None, h, run)
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        step(0)
+        torch.manual_seed(seed)
+        eps = torch.randn(1, 128, k, dtype=F64)[0]
+    x = x_all[torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:128]]
+    mu, log_sigma = encoder(x).chunk(2, dim=1)
+    sigma = log_sigma.clamp(-9, 4).exp()
+    r = (x - decoder(mu + sigma * eps)) / log_sigma_x.exp()
+    log_lik = (-0.5 * math.log(2 * math.pi) - log_sigma_x - 0.5 * r**2).sum(1)
+    kl = 0.5 * (mu**2 + sigma**2 - 1 - 2 * sigma.log()).sum(1)
+    mine = [*encoder.parameters(), *decoder.parameters(), log_sigma_x]
+    opt = torch.optim.Adam(mine, lr=h["lr"])
+    opt.zero_grad()
+    (-log_lik.mean() + kl.mean() / ramp).backward()
+    opt.step()
+    assert_same(mine, [*model.encoder.parameters(), *model.decoder.parameters(), model.log_obs_std])
 
 
 def test_gan_losses_against_probability_form():
