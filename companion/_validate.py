@@ -41,11 +41,20 @@ __all__ = [
     "check_same_device",
     "check_real",
     "check_int",
+    "check_iterations",
+    "check_choice",
+    "check_probability_pair",
+    "check_same_shape",
     "log_of_base",
+    "MAX_ITERATIONS",
 ]
 
 #: Largest allowed deviation of a probability vector's sum from one.
 PROBABILITY_ATOL = 1e-6
+
+#: Largest iteration count (``n_iter``, ``n_steps``, ``steps`` of a sampler or solver) that the
+#: companion accepts: a larger one would run for hours instead of failing, so it is refused.
+MAX_ITERATIONS = 10**7
 
 
 def _kind(x: object) -> str:
@@ -115,23 +124,83 @@ def check_tensor(
     return check_finite(x, name, allow_inf=allow_inf)
 
 
-def check_real(value: object, name: str) -> float:
-    """Check that ``value`` is a finite real Python number (not a bool) and return it as float."""
+def _bounds_text(low, high, low_open, high_open) -> str:
+    """``"> 0"``, ``"lie in [0, 1)"``... : the allowed range in words, for error messages."""
+    if high is None:
+        return f"{'>' if low_open else '>='} {low:g}"
+    if low is None:
+        return f"{'<' if high_open else '<='} {high:g}"
+    opening, closing = "(" if low_open else "[", ")" if high_open else "]"
+    return f"lie in {opening}{low:g}, {high:g}{closing}"
+
+
+def check_real(
+    value: object,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    positive: bool = False,
+) -> float:
+    """Check that ``value`` is a finite real number (not a bool) and return it as a float.
+
+    ``low`` / ``high`` bound it (inclusive unless ``low_open`` / ``high_open``), e.g.
+    ``check_real(sigma, "sigma", low=0, low_open=True)`` for a scale: the error then reads
+    "sigma must be > 0; got -1.0". ``positive=True`` is short for ``low=0, low_open=True``.
+    NumPy scalars are accepted (they are real numbers).
+    """
+    if positive:
+        low, low_open = 0.0, True
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number; got {_kind(value)}")
     value = float(value)
     if not math.isfinite(value):
         raise ValueError(f"{name} must be finite; got {value}")
+    too_low = low is not None and (value <= low if low_open else value < low)
+    too_high = high is not None and (value >= high if high_open else value > high)
+    if too_low or too_high:
+        raise ValueError(
+            f"{name} must be {_bounds_text(low, high, low_open, high_open)}; got {value:g}"
+        )
     return value
 
 
-def check_int(value: object, name: str, *, minimum: int = 1) -> int:
-    """Check that ``value`` is a Python integer (not a bool) no smaller than ``minimum``."""
+def check_int(
+    value: object, name: str, *, minimum: int | None = 1, maximum: int | None = None
+) -> int:
+    """Check that ``value`` is an integer (not a bool) in ``[minimum, maximum]`` and return it.
+
+    ``None`` leaves that side unbounded; NumPy integers are accepted.
+    """
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer; got {_kind(value)}")
-    if value < minimum:
+    if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be >= {minimum}; got {value}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be <= {maximum}; got {value}")
     return int(value)
+
+
+def check_iterations(value: object, name: str = "n_steps", *, minimum: int = 1) -> int:
+    """An iteration count in ``[minimum, MAX_ITERATIONS]`` (10**7): larger ones are refused
+    instead of running for hours."""
+    value = check_int(value, name, minimum=minimum)
+    if value > MAX_ITERATIONS:
+        raise ValueError(
+            f"{name} must be <= {MAX_ITERATIONS:.0e} (MAX_ITERATIONS); got {value}, which "
+            "would run for hours"
+        )
+    return value
+
+
+def check_choice(value: object, name: str, options) -> object:
+    """Check that ``value`` is one of ``options`` (compared with ``==``) and return it."""
+    options = tuple(options)
+    if isinstance(value, Tensor) or value not in options:
+        raise ValueError(f"{name} must be one of {options}; got {value!r}")
+    return value
 
 
 def as_tensor_param(value: object, name: str, like: Tensor | None = None) -> Tensor:
@@ -239,6 +308,29 @@ def check_spd(cov: object, name: str, *, rtol: float = 1e-8) -> Tensor:
     return chol
 
 
+def check_probability_pair(p: object, q: object, dim: int = -1) -> tuple[Tensor, Tensor]:
+    """Validate two probability tensors ``p`` and ``q`` over the same outcomes along ``dim``."""
+    p = check_probability(p, "p", dim)
+    q = check_probability(q, "q", dim)
+    check_same_device({"p": p, "q": q})
+    if p.shape[dim] != q.shape[dim]:
+        raise ValueError(
+            f"p and q must have the same number of outcomes along dim={dim}; "
+            f"got {p.shape[dim]} and {q.shape[dim]} (shapes {tuple(p.shape)} and {tuple(q.shape)})"
+        )
+    check_broadcastable(p, q, "p", "q")
+    return p, q
+
+
+def check_same_shape(a: Tensor, b: Tensor, name_a: str, name_b: str) -> None:
+    """Raise ``ValueError`` unless tensors ``a`` and ``b`` have exactly the same shape."""
+    if a.shape != b.shape:
+        raise ValueError(
+            f"{name_a} (shape {tuple(a.shape)}) and {name_b} (shape {tuple(b.shape)}) "
+            "must have the same shape"
+        )
+
+
 def check_broadcastable(a: Tensor, b: Tensor, name_a: str, name_b: str) -> torch.Size:
     """Return the broadcast shape of ``a`` and ``b`` or raise a ``ValueError`` naming both."""
     try:
@@ -268,8 +360,8 @@ def log_of_base(base: object) -> float | None:
     """
     if base is None:
         return None
-    value = check_real(base, "base")
-    if value <= 0 or value == 1:
+    value = check_real(base, "base", low=0, low_open=True)
+    if value == 1:
         raise ValueError(
             f"base must be > 0 and != 1 (e.g. 2 for bits), or None for nats; got {base}"
         )

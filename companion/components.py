@@ -39,7 +39,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor
 
-from ._validate import check_int, check_interval, check_real, check_tensor
+from ._validate import check_int, check_interval, check_real, check_same_shape, check_tensor
 
 __all__ = [
     "ACTIVATIONS",
@@ -149,9 +149,7 @@ def activation_derivative(name: str, x: Tensor) -> Tensor:
 
 # -- softmax ---------------------------------------------------------------------------------------
 def _temperature(t: object) -> float:
-    t = check_real(t, "temperature")
-    if t <= 0:
-        raise ValueError(f"temperature must be > 0; got {t}")
+    t = check_real(t, "temperature", positive=True)
     return t
 
 
@@ -256,9 +254,7 @@ def layer_norm(
     nd = check_int(normalized_dims, "normalized_dims")
     if nd > x.ndim:
         raise ValueError(f"normalized_dims={nd} exceeds x's {x.ndim} dimensions")
-    eps = check_real(eps, "eps")
-    if eps < 0:
-        raise ValueError(f"eps must be >= 0; got {eps}")
+    eps = check_real(eps, "eps", low=0)
     dims = tuple(range(-nd, 0))
     mu = x.mean(dim=dims, keepdim=True)
     var = ((x - mu) ** 2).mean(dim=dims, keepdim=True)
@@ -613,13 +609,7 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
 
 
 def _check_pair(pred: Tensor, target: Tensor, pname: str) -> None:
-    check_tensor(pred, pname)
-    check_tensor(target, "target")
-    if pred.shape != target.shape:
-        raise ValueError(
-            f"{pname} (shape {tuple(pred.shape)}) and target (shape {tuple(target.shape)}) "
-            "must have the same shape"
-        )
+    check_same_shape(check_tensor(pred, pname), check_tensor(target, "target"), pname, "target")
 
 
 def binary_cross_entropy(p: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
@@ -673,9 +663,7 @@ def mse_loss(pred: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
 
 
 def _gamma(gamma: object) -> float:
-    gamma = check_real(gamma, "gamma")
-    if gamma < 0:
-        raise ValueError(f"gamma must be >= 0; got {gamma}")
+    gamma = check_real(gamma, "gamma", low=0)
     return gamma
 
 

@@ -263,9 +263,7 @@ class NoiseSchedule:
         s = self._check_t(s, "s", minimum=0)
         if not isinstance(t, int) or not isinstance(s, int) or s >= t:
             raise ValueError(f"ddim_step needs Python ints s < t; got t={t}, s={s}")
-        eta = check_real(eta, "eta")
-        if eta < 0:
-            raise ValueError(f"eta must be >= 0; got {eta}")
+        eta = check_real(eta, "eta", low=0)
         x0 = self.predict_x0(xt, t, eps)
         ab_t, ab_s = self._tables["alpha_bar"][t], self._tables["alpha_bar"][s]
         sigma2 = eta**2 * (1 - ab_s) / (1 - ab_t) * (1 - ab_t / ab_s)
@@ -450,9 +448,7 @@ def annealed_langevin(
     x = check_tensor(x, "x", ndim=2)
     levels = check_int(levels, "levels", minimum=1)
     steps_per_level = check_int(steps_per_level, "steps_per_level", minimum=1)
-    step_scale = check_real(step_scale, "step_scale")
-    if step_scale <= 0:
-        raise ValueError(f"step_scale must be > 0; got {step_scale}")
+    step_scale = check_real(step_scale, "step_scale", positive=True)
     # geometric spacing in t: the levels crowd near t = 1, where q(x_t) changes fastest
     grid = torch.logspace(0, math.log10(schedule.T), levels, dtype=F64).tolist()
     times = sorted({min(schedule.T, max(1, round(v))) for v in grid})
@@ -470,9 +466,7 @@ def gaussian_eps(mean: Tensor, std: float, schedule: NoiseSchedule) -> EpsFn:
     """The exact (Bayes-optimal) ε-predictor for data N(mean, std² I) (eq-diffusion-gauss-eps):
     E[ε | x_t] = √(1 − ᾱ_t) (x_t − √ᾱ_t μ) / (ᾱ_t σ² + 1 − ᾱ_t)."""
     mean = check_tensor(mean, "mean", ndim=1)
-    std = check_real(std, "std")
-    if std <= 0:
-        raise ValueError(f"std must be > 0; got {std}")
+    std = check_real(std, "std", positive=True)
 
     def eps(x: Tensor, t: Tensor) -> Tensor:
         ab = schedule._get("alpha_bar", t, x)
@@ -494,9 +488,7 @@ def sliced_wasserstein(
     if x.shape != y.shape:
         raise ValueError(f"x and y must have the same shape; got {tuple(x.shape)}, {y.shape}")
     projections = check_int(projections, "projections", minimum=1)
-    p = check_real(p, "p")
-    if p < 1:
-        raise ValueError(f"p must be >= 1; got {p}")
+    p = check_real(p, "p", low=1)
     gen = torch.Generator().manual_seed(check_int(seed, "seed", minimum=0))
     theta = torch.randn(x.shape[1], projections, generator=gen, dtype=F64)
     theta = theta / theta.norm(dim=0, keepdim=True)

@@ -37,7 +37,7 @@ from ._validate import (
     check_broadcastable,
     check_int,
     check_positive,
-    check_probability,
+    check_probability_pair,
     check_real,
     check_same_device,
     check_spd,
@@ -113,20 +113,6 @@ def _js_terms(a: Tensor, b: Tensor) -> Tensor:
     m = 0.5 * (a + b)
     m = torch.where((a > 0) & (m == 0), a, m)
     return _kl_terms(a, m)
-
-
-def _check_pair(p: object, q: object, dim: int) -> tuple[Tensor, Tensor]:
-    """Validate two probability tensors over the same outcomes along ``dim``."""
-    p = check_probability(p, "p", dim)
-    q = check_probability(q, "q", dim)
-    check_same_device({"p": p, "q": q})
-    if p.shape[dim] != q.shape[dim]:
-        raise ValueError(
-            f"p and q must have the same number of outcomes along dim={dim}; "
-            f"got {p.shape[dim]} and {q.shape[dim]} (shapes {tuple(p.shape)} and {tuple(q.shape)})"
-        )
-    check_broadcastable(p, q, "p", "q")
-    return p, q
 
 
 def _check_order(p: object) -> float:
@@ -225,7 +211,7 @@ def kl_discrete(p: Tensor, q: Tensor, dim: int = -1, base: float | None = None) 
     Tensor
         The broadcast shape with ``dim`` removed.
     """
-    p, q = _check_pair(p, q, dim)
+    p, q = check_probability_pair(p, q, dim)
     return _in_base(_kl_terms(p, q).sum(dim=dim), base)
 
 
@@ -256,7 +242,7 @@ def js_discrete(p: Tensor, q: Tensor, dim: int = -1, base: float | None = None) 
     Tensor
         The broadcast shape with ``dim`` removed.
     """
-    p, q = _check_pair(p, q, dim)
+    p, q = check_probability_pair(p, q, dim)
     value = 0.5 * (_js_terms(p, q).sum(dim=dim) + _js_terms(q, p).sum(dim=dim))
     return _in_base(value, base)
 
@@ -281,7 +267,7 @@ def total_variation(p: Tensor, q: Tensor, dim: int = -1) -> Tensor:
     Tensor
         The broadcast shape with ``dim`` removed.
     """
-    p, q = _check_pair(p, q, dim)
+    p, q = check_probability_pair(p, q, dim)
     return 0.5 * (p - q).abs().sum(dim=dim)
 
 
@@ -309,7 +295,7 @@ def hellinger(p: Tensor, q: Tensor, dim: int = -1) -> Tensor:
     Tensor
         The broadcast shape with ``dim`` removed.
     """
-    p, q = _check_pair(p, q, dim)
+    p, q = check_probability_pair(p, q, dim)
     squared = 0.5 * (torch.sqrt(p) - torch.sqrt(q)).square().sum(dim=dim)
     return torch.sqrt(squared)
 
@@ -647,14 +633,10 @@ def _sinkhorn_checked(
     x: object, y: object, epsilon: object, p: object, max_iter: object, tol: object
 ) -> tuple[Tensor, Tensor]:
     x, y = _check_clouds(x, y)
-    epsilon = check_real(epsilon, "epsilon")
-    if epsilon <= 0:
-        raise ValueError(f"epsilon must be > 0; got {epsilon:g}")
+    epsilon = check_real(epsilon, "epsilon", positive=True)
     p = _check_order(p)
     max_iter = check_int(max_iter, "max_iter", minimum=1)
-    tol = check_real(tol, "tol")
-    if tol <= 0:
-        raise ValueError(f"tol must be > 0; got {tol:g}")
+    tol = check_real(tol, "tol", positive=True)
     with torch.no_grad():
         scaled = _cost_matrix(x.detach(), y.detach(), p).div_(epsilon)
         plan, iterations, err = _sinkhorn_solve(scaled, max_iter, tol)

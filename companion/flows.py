@@ -138,9 +138,7 @@ class AffineCoupling(FlowLayer):
         self.dim = len(mask)
         hidden = check_int(hidden, "hidden", minimum=1)
         depth = check_int(depth, "depth", minimum=1)
-        bound = check_real(bound, "bound")
-        if bound <= 0:
-            raise ValueError(f"bound must be > 0; got {bound}")
+        bound = check_real(bound, "bound", positive=True)
         self.bound = bound
         idx_a = [i for i, m in enumerate(mask) if m == 1]
         idx_b = [i for i, m in enumerate(mask) if m == 0]

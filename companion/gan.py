@@ -169,9 +169,7 @@ def virtual_criterion(log_p_data: Tensor, log_p_g: Tensor, dx: float) -> Tensor:
     ``dx``: :math:`\\sum_i [p_{data}(x_i) \\log D^*(x_i) + p_g(x_i) \\log(1 - D^*(x_i))]\\,dx`,
     with D* in log space (:func:`optimal_discriminator_logit`). Points where a density is zero
     contribute nothing."""
-    dx = check_real(dx, "dx")
-    if dx <= 0:
-        raise ValueError(f"dx must be > 0; got {dx}")
+    dx = check_real(dx, "dx", positive=True)
     logit = optimal_discriminator_logit(log_p_data, log_p_g)
     if logit.shape != log_p_data.shape or logit.shape != log_p_g.shape:
         raise ValueError("log_p_data and log_p_g must have the same shape")

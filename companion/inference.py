@@ -150,9 +150,7 @@ def simulate_mle(
     ``N(0, σ²)`` with the mean unknown, MLE the root of the ``1/n`` variance). Compare its
     variance with the Cramér–Rao bound ``1/(n I(θ))`` ({eq}`eq-inference-cramer-rao`).
     """
-    theta = check_real(theta, "theta")
-    if theta <= 0:
-        raise ValueError(f"theta must be > 0; got {theta}")
+    theta = check_real(theta, "theta", positive=True)
     n = check_int(n, "n", minimum=2)
     reps = check_int(reps, "reps")
     if n * reps > 50_000_000:
@@ -290,9 +288,7 @@ def gmm_em(
     k = check_int(k, "k")
     steps = check_int(steps, "steps", minimum=0)
     seed = check_int(seed, "seed", minimum=0)
-    reg = check_real(reg, "reg")
-    if reg < 0:
-        raise ValueError(f"reg must be >= 0; got {reg}")
+    reg = check_real(reg, "reg", low=0)
     if k > x.shape[0]:
         raise ValueError(f"k = {k} components need at least {k} points; got {x.shape[0]}")
     if isinstance(init, str):

@@ -28,11 +28,10 @@ from torch import Tensor
 
 from ._validate import (
     as_tensor_param,
-    check_broadcastable,
     check_interval,
     check_positive,
     check_probability,
-    check_same_device,
+    check_probability_pair,
     check_tensor,
     log_of_base,
 )
@@ -77,20 +76,6 @@ def _neg_xlogy(x: Tensor, y: Tensor) -> Tensor:
     x_safe = torch.where(positive, x, torch.zeros_like(x))
     y_safe = torch.where(positive, y, torch.ones_like(y))
     return torch.where(positive, -x_safe * torch.log(y_safe), torch.zeros_like(x))
-
-
-def _check_pair(p: object, q: object, dim: int) -> tuple[Tensor, Tensor]:
-    """Validate two probability tensors over the same outcomes along ``dim``."""
-    p = check_probability(p, "p", dim)
-    q = check_probability(q, "q", dim)
-    check_same_device({"p": p, "q": q})
-    if p.shape[dim] != q.shape[dim]:
-        raise ValueError(
-            f"p and q must have the same number of outcomes along dim={dim}; "
-            f"got {p.shape[dim]} and {q.shape[dim]} (shapes {tuple(p.shape)} and {tuple(q.shape)})"
-        )
-    check_broadcastable(p, q, "p", "q")
-    return p, q
 
 
 def entropy(p: Tensor, dim: int = -1, base: float | None = None) -> Tensor:
@@ -154,7 +139,7 @@ def cross_entropy(p: Tensor, q: Tensor, dim: int = -1, base: float | None = None
         The broadcast shape with ``dim`` removed. ``+inf`` wherever some outcome has
         ``q(x) = 0 < p(x)``; terms with ``p(x) = 0`` contribute 0 whatever ``q(x)`` is.
     """
-    p, q = _check_pair(p, q, dim)
+    p, q = check_probability_pair(p, q, dim)
     return _in_base(_neg_xlogy(p, q).sum(dim=dim), base)
 
 

@@ -165,9 +165,7 @@ def _pair(a: object, b: object) -> tuple[Tensor, Tensor]:
 
 
 def _fraction(t: object) -> float:
-    t = check_real(t, "t")
-    if not 0 <= t <= 1:
-        raise ValueError(f"t must lie in [0, 1]; got {t}")
+    t = check_real(t, "t", low=0, high=1)
     return t
 
 

@@ -200,9 +200,7 @@ OBJECTIVES: dict[str, Callable[[], Objective]] = {
 
 
 def _lr(lr: object) -> float:
-    lr = check_real(lr, "lr")
-    if lr <= 0:
-        raise ValueError(f"lr must be > 0, got {lr}")
+    lr = check_real(lr, "lr", positive=True)
     return lr
 
 
@@ -228,9 +226,7 @@ def _eps(value: object) -> float | Tensor:
         if bool((v < 0).any()):
             raise ValueError(f"eps must be >= 0, got {value}")
         return value
-    v = check_real(value, "eps")
-    if v < 0:
-        raise ValueError(f"eps must be >= 0, got {v}")
+    v = check_real(value, "eps", low=0)
     return v
 
 
@@ -485,9 +481,7 @@ def least_squares_problem(
     ``F(w) = ‖X w - y‖² / (2n)`` (the least-squares solution, not the generating weights).
     """
     n = check_int(n, "n", minimum=2)
-    noise = check_real(noise, "noise")
-    if noise < 0:
-        raise ValueError(f"noise must be >= 0, got {noise}")
+    noise = check_real(noise, "noise", low=0)
     gen = torch.Generator().manual_seed(check_int(seed, "seed", minimum=0))
     z = torch.randn(n, 2, generator=gen, dtype=F64)
     X = z @ torch.tensor([[1.0, 0.0], [0.6, 0.5]], dtype=F64)
@@ -712,9 +706,7 @@ def clip_grad_norm(grads: object, max_norm: float) -> tuple[list[Tensor], Tensor
     if not isinstance(grads, (list, tuple)) or len(grads) == 0:
         raise TypeError("grads must be a tensor or a non-empty list of tensors")
     grads = [check_tensor(g, f"grads[{i}]") for i, g in enumerate(grads)]
-    max_norm = check_real(max_norm, "max_norm")
-    if max_norm <= 0:
-        raise ValueError(f"max_norm must be > 0, got {max_norm}")
+    max_norm = check_real(max_norm, "max_norm", positive=True)
     total = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
     coef = torch.clamp(max_norm / (total + CLIP_EPS), max=1.0)
     return [g * coef for g in grads], total

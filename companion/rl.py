@@ -165,9 +165,7 @@ def grid_world(
     row-major, ``s = row · width + column``; the start distribution is the start cell.
     """
     h, w = check_int(height, "height", minimum=2), check_int(width, "width", minimum=3)
-    slip = check_real(slip, "slip")
-    if not 0 <= slip <= 1:
-        raise ValueError(f"slip must lie in [0, 1]; got {slip}")
+    slip = check_real(slip, "slip", low=0, high=1)
     rewards_in = (check_real(goal_reward, "goal_reward"), check_real(cliff_reward, "cliff_reward"))
     cliff, start, goal = _grid_cells(h, w)
     n = h * w
@@ -282,9 +280,7 @@ def value_iteration(
     """
     if not isinstance(mdp, TabularMDP):
         raise TypeError(f"mdp must be a TabularMDP; got {type(mdp).__name__}")
-    tol = check_real(tol, "tol")
-    if tol <= 0:
-        raise ValueError(f"tol must be > 0; got {tol}")
+    tol = check_real(tol, "tol", positive=True)
     max_iter = check_int(max_iter, "max_iter")
     v = mdp.rewards.new_zeros(mdp.n_states) if initial is None else _check_values(mdp, initial)
     factor = mdp.gamma / (1 - mdp.gamma)
@@ -488,9 +484,7 @@ class KLObjective:
 def kl_objective(probs: Tensor, ref: Tensor, rewards: Tensor, beta: float) -> KLObjective:
     """``E_π[r] − β KL(π ‖ π_ref)`` (eq-rl-kl-objective) for discrete ``π = probs``; ``β = 0``
     gives the plain expected reward."""
-    beta_ = check_real(beta, "beta")
-    if beta_ < 0:
-        raise ValueError(f"beta must be >= 0; got {beta_}")
+    beta_ = check_real(beta, "beta", low=0)
     ref, r, _ = _check_tilt(ref, rewards, 1.0)
     probs = check_probability(probs, "probs")
     if probs.shape != ref.shape:
@@ -589,9 +583,7 @@ def finetune(
     (leave-one-out, so the estimate stays unbiased). ``beta = 0`` is the unregularised fine-tune.
     """
     steps = check_fit_args(steps, seed, progress, default_steps=200)
-    beta = check_real(beta, "beta")
-    if beta < 0:
-        raise ValueError(f"beta must be >= 0; got {beta}")
+    beta = check_real(beta, "beta", low=0)
     batch_size = check_int(batch_size, "batch_size", minimum=2)
     if not isinstance(baseline, bool):
         raise TypeError(f"baseline must be True or False; got {baseline!r}")

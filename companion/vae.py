@@ -237,9 +237,7 @@ class VAE(GenerativeModel):
         hidden = [check_int(h, "hidden width", minimum=1) for h in hidden]
         if likelihood not in ("gaussian", "bernoulli"):
             raise ValueError(f"likelihood must be 'gaussian' or 'bernoulli'; got {likelihood!r}")
-        beta = check_real(beta, "beta")
-        if beta < 0:
-            raise ValueError(f"beta must be >= 0; got {beta}")
+        beta = check_real(beta, "beta", low=0)
         obs_std = check_real(obs_std, "obs_std")
         if obs_std <= 0:
             raise ValueError(f"obs_std is a standard deviation and must be > 0; got {obs_std}")
@@ -611,9 +609,7 @@ def cavi_normal_gamma(
     Returns the final m, lam, a, b and ``elbo``, the ELBO in nats after each full sweep."""
     x, mu0, lam0, a0, b0 = _normal_gamma_args(x, mu0, lam0, a0, b0)
     iters = check_int(iters, "iters", minimum=1)
-    e_tau = check_real(tau_init, "tau_init")
-    if e_tau <= 0:
-        raise ValueError(f"tau_init must be > 0; got {e_tau}")
+    e_tau = check_real(tau_init, "tau_init", positive=True)
     n = x.numel()
     m = (lam0 * mu0 + float(x.sum())) / (lam0 + n)  # the same at every sweep
     a = a0 + (n + 1) / 2
@@ -665,9 +661,7 @@ def refine_q(
     if not isinstance(model, VAE):
         raise TypeError(f"model must be a companion.vae.VAE; got {type(model).__name__}")
     steps, samples = check_int(steps, "steps"), check_int(samples, "samples")
-    lr = check_real(lr, "lr")
-    if lr <= 0:
-        raise ValueError(f"lr must be > 0; got {lr}")
+    lr = check_real(lr, "lr", positive=True)
     with torch.no_grad():
         mu0, sigma0 = model.encode(x)
     mu, log_sigma = mu0.clone().requires_grad_(True), sigma0.log().clone().requires_grad_(True)

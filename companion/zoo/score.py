@@ -12,7 +12,7 @@ from torch import Tensor, nn
 from .._validate import check_int, check_real, check_tensor
 from ..device import resolve_device
 from ..models import GenerativeModel, batches, check_fit_args, prepare_data
-from ._common import _adam_fit, _generator, _positive
+from ._common import _adam_fit, _generator
 from .energy import langevin
 
 
@@ -21,7 +21,7 @@ def mixture_score(x: Tensor, centers: Tensor, std: float, sigma: float = 0.0) ->
     ``N(0, σ² I)`` (so each component has variance ``std² + σ²``)."""
     x = check_tensor(x, "x", ndim=2)
     centers = check_tensor(centers, "centers", ndim=2)
-    var = _positive(std, "std") ** 2 + check_real(sigma, "sigma") ** 2
+    var = check_real(std, "std", positive=True) ** 2 + check_real(sigma, "sigma") ** 2
     diff = centers[None, :, :].to(x) - x[:, None, :]  # (N, K, d)
     logw = torch.log_softmax(-(diff**2).sum(-1) / (2 * var), dim=1)  # responsibilities
     return (torch.exp(logw)[:, :, None] * diff).sum(1) / var
@@ -47,7 +47,10 @@ class ScoreNet(GenerativeModel):
         self.net = nn.Sequential(
             nn.Linear(d + 1, h), nn.SiLU(), nn.Linear(h, h), nn.SiLU(), nn.Linear(h, d)
         )
-        lo, hi = _positive(sigma_min, "sigma_min"), _positive(sigma_max, "sigma_max")
+        lo, hi = (
+            check_real(sigma_min, "sigma_min", positive=True),
+            check_real(sigma_max, "sigma_max", positive=True),
+        )
         if not lo < hi:
             raise ValueError(f"need sigma_min < sigma_max; got {lo}, {hi}")
         levels = check_int(levels, "levels", minimum=2)
@@ -145,7 +148,7 @@ def annealed_langevin(
     sigmas = check_tensor(sigmas, "sigmas", ndim=1)
     dev = resolve_device(device)
     n = check_int(n, "n")
-    scale = _positive(step_scale, "step_scale")
+    scale = check_real(step_scale, "step_scale", positive=True)
     x = float(sigmas[0]) * torch.randn(n, dim, generator=generator).to(dev)
     for s in sigmas:
         s_t = torch.full((n, 1), float(s), device=dev)

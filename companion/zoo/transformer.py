@@ -5,11 +5,11 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .._validate import check_int, check_tensor
+from .._validate import check_int, check_real, check_tensor
 from ..components import layer_norm, scaled_dot_product_attention
 from ..device import resolve_device
 from ..models import GenerativeModel, batches, check_fit_args
-from ._common import _adam_fit, _generator, _positive
+from ._common import _adam_fit, _generator
 
 
 def _check_transition(p: object) -> Tensor:
@@ -115,7 +115,7 @@ class TinyTransformer(GenerativeModel):
         """Sample ``n`` sequences, each token from ``softmax(logits / temperature)``."""
         n = check_int(n, "n")
         length = self.context if length is None else check_int(length, "length")
-        t = _positive(temperature, "temperature")
+        t = check_real(temperature, "temperature", positive=True)
         if prompt is None:
             x = torch.randint(self.vocab, (n, 1), generator=generator)
         else:
