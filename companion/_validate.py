@@ -42,6 +42,9 @@ __all__ = [
     "check_real",
     "check_int",
     "check_iterations",
+    "check_dim",
+    "check_rows",
+    "MAX_LAYERS",
     "check_choice",
     "check_probability_pair",
     "check_same_shape",
@@ -82,6 +85,7 @@ def check_tensor(
     ndim: int | tuple[int, ...] | None = None,
     allow_empty: bool = False,
     allow_inf: bool = False,
+    finite: bool = True,
 ) -> Tensor:
     """Check that ``x`` is a non-empty floating-point tensor without NaN (or inf).
 
@@ -97,6 +101,9 @@ def check_tensor(
         Whether a tensor with zero elements is acceptable.
     allow_inf
         Whether ±inf entries are acceptable (NaN never is).
+    finite
+        ``False`` skips the look at the values (kind and shape only): for a module's
+        ``forward``, where a finiteness check would synchronise the GPU on every training step.
 
     Returns
     -------
@@ -121,7 +128,15 @@ def check_tensor(
         )
     if not allow_empty and x.numel() == 0:
         raise ValueError(f"{name} is empty (shape {tuple(x.shape)}); it needs at least one value")
-    return check_finite(x, name, allow_inf=allow_inf)
+    return check_finite(x, name, allow_inf=allow_inf) if finite else x
+
+
+def check_rows(x: object, name: str, dim: int, *, finite: bool = True) -> Tensor:
+    """Check that ``x`` is a floating tensor of ``dim``-dimensional points, shape ``(n, dim)``."""
+    x = check_tensor(x, name, ndim=2, finite=finite)
+    if x.shape[1] != dim:
+        raise ValueError(f"{name} must have shape (n, {dim}); got {tuple(x.shape)}")
+    return x
 
 
 def _bounds_text(low, high, low_open, high_open) -> str:
@@ -195,6 +210,22 @@ def check_iterations(value: object, name: str = "n_steps", *, minimum: int = 1) 
     return value
 
 
+#: Largest number of layers (or blocks) a companion model accepts.
+MAX_LAYERS = 1_000
+
+
+def check_dim(dim: object, x: Tensor, name: str = "dim") -> int:
+    """Check that ``dim`` is an integer that indexes a dimension of ``x`` (negative allowed)."""
+    if isinstance(dim, bool) or not isinstance(dim, numbers.Integral):
+        raise TypeError(f"{name} must be an integer; got {_kind(dim)}")
+    if not -max(x.ndim, 1) <= dim < max(x.ndim, 1):
+        raise ValueError(
+            f"{name}={dim} is out of range for a tensor of shape {tuple(x.shape)} "
+            f"(valid: {-max(x.ndim, 1)} to {max(x.ndim, 1) - 1})"
+        )
+    return int(dim)
+
+
 def check_choice(value: object, name: str, options) -> object:
     """Check that ``value`` is one of ``options`` (compared with ``==``) and return it."""
     options = tuple(options)
@@ -259,6 +290,8 @@ def check_probability(
     an error, because it usually means a bug upstream.
     """
     p = check_tensor(p, name, min_ndim=1)
+    for d in (dim,) if not isinstance(dim, tuple) else dim:
+        check_dim(d, p)
     values = p.detach()
     if (values < 0).any():
         raise ValueError(

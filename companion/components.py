@@ -39,7 +39,14 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor
 
-from ._validate import check_int, check_interval, check_real, check_same_shape, check_tensor
+from ._validate import (
+    check_dim,
+    check_int,
+    check_interval,
+    check_real,
+    check_same_shape,
+    check_tensor,
+)
 
 __all__ = [
     "ACTIVATIONS",
@@ -156,6 +163,7 @@ def _temperature(t: object) -> float:
 def log_softmax(z: Tensor, temperature: float = 1.0, dim: int = -1) -> Tensor:
     """``log softmax(z / T)`` along ``dim``, stable for large logits (eq-comp-softmax)."""
     z = check_tensor(z, "z", min_ndim=1)
+    dim = check_dim(dim, z)
     s = z / _temperature(temperature)
     s = s - s.amax(dim=dim, keepdim=True).detach()
     return s - torch.log(torch.exp(s).sum(dim=dim, keepdim=True))
@@ -504,6 +512,8 @@ def locally_connected_param_count(
 ) -> int:
     """A layer wired like a valid, stride-1 conv but with no weight sharing:
     ``(pqc + 1) (m − p + 1)(n − q + 1) K`` (every output unit has its own weights and bias)."""
+    if not isinstance(image, (list, tuple)) or len(image) != 3:
+        raise ValueError(f"image must be (height, width, channels); got {image!r}")
     m, n, c = (check_int(v, "image size") for v in image)
     p, q = _pair(kernel, "kernel", 1)
     k = check_int(filters, "filters")

@@ -31,7 +31,16 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
-from ._validate import check_int, check_real, check_tensor
+from ._validate import (
+    MAX_LAYERS,
+    check_broadcastable,
+    check_int,
+    check_iterations,
+    check_positive,
+    check_real,
+    check_rows,
+    check_tensor,
+)
 from .device import resolve_device
 from .models import GenerativeModel, batches, check_fit_args, prepare_data, train
 
@@ -265,6 +274,8 @@ class NoiseSchedule:
             raise ValueError(f"ddim_step needs Python ints s < t; got t={t}, s={s}")
         eta = check_real(eta, "eta", low=0)
         x0 = self.predict_x0(xt, t, eps)
+        if noise is not None:
+            noise = self._check_xt(xt, "xt", t, noise, "noise")[1]
         ab_t, ab_s = self._tables["alpha_bar"][t], self._tables["alpha_bar"][s]
         sigma2 = eta**2 * (1 - ab_s) / (1 - ab_t) * (1 - ab_t / ab_s)
         out = ab_s.sqrt().item() * x0 + (1 - ab_s - sigma2).clamp(min=0).sqrt().item() * eps
@@ -336,6 +347,7 @@ def timestep_embedding(t: Tensor, dim: int, max_period: float = 10_000.0) -> Ten
     dim = check_int(dim, "dim", minimum=2)
     if dim % 2:
         raise ValueError(f"dim must be even; got {dim}")
+    max_period = check_real(max_period, "max_period", positive=True)
     half = dim // 2
     freqs = torch.exp(
         -math.log(max_period) * torch.arange(half, dtype=torch.float32, device=t.device) / half
@@ -350,6 +362,9 @@ class EpsilonMLP(nn.Module):
 
     def __init__(self, dim: int = 2, hidden: int = 128, layers: int = 3, emb_dim: int = 32):
         super().__init__()
+        dim, hidden = check_int(dim, "dim"), check_int(hidden, "hidden")
+        layers = check_int(layers, "layers", maximum=MAX_LAYERS)
+        emb_dim = check_int(emb_dim, "emb_dim", minimum=2)
         self.emb_dim = emb_dim
         self.time = nn.Sequential(nn.Linear(emb_dim, hidden), nn.SiLU(), nn.Linear(hidden, hidden))
         self.inp = nn.Linear(dim, hidden)
@@ -358,6 +373,7 @@ class EpsilonMLP(nn.Module):
         self.act = nn.SiLU()
 
     def forward(self, x: Tensor, t: Tensor) -> Tensor:
+        check_rows(x, "x", self.inp.in_features, finite=False)
         temb = self.time(timestep_embedding(t, self.emb_dim))
         h = self.act(self.inp(x) + temb)
         for layer in self.hidden:
@@ -368,6 +384,18 @@ class EpsilonMLP(nn.Module):
 def gaussian_kl(mean1: Tensor, var1: Tensor, mean2: Tensor, var2: Tensor) -> Tensor:
     """KL(N(mean1, var1·I) ‖ N(mean2, var2·I)) in nats, summed over the last dimension
     (variances broadcast against the means)."""
+    mean1, mean2 = (
+        check_tensor(mean1, "mean1", min_ndim=1),
+        check_tensor(mean2, "mean2", min_ndim=1),
+    )
+    var1, var2 = check_tensor(var1, "var1"), check_tensor(var2, "var2")
+    check_positive(var1, "var1")
+    check_positive(var2, "var2")
+    check_broadcastable(mean1, mean2, "mean1", "mean2")
+    check_broadcastable(var1, mean1, "var1", "mean1")
+    check_broadcastable(var2, mean2, "var2", "mean2")
+    if var1.ndim > mean1.ndim or var2.ndim > mean2.ndim:
+        raise ValueError("var1 and var2 must not have more dimensions than the means")
     var1, var2 = var1.expand_as(mean1), var2.expand_as(mean2)
     return 0.5 * (torch.log(var2 / var1) + (var1 + (mean1 - mean2) ** 2) / var2 - 1).sum(-1)
 
@@ -421,6 +449,7 @@ def ddim_sample(
     if not callable(eps_fn) or not isinstance(schedule, NoiseSchedule):
         raise TypeError("ddim_sample needs a callable eps_fn and a NoiseSchedule")
     x = check_tensor(x_T, "x_T", ndim=2)
+    eta = check_real(eta, "eta", low=0)
     times = schedule.ddim_timesteps(steps)
     for t, s in zip(times, times[1:] + [0], strict=True):
         eps = eps_fn(x, _t_column(t, x))
@@ -445,9 +474,11 @@ def annealed_langevin(
     (t from T down to 1, geometrically spaced): at each level, ``steps_per_level`` updates
     x ← x + η s(x) + √(2η) z with η = step_scale·(1 − ᾱ_t) (eq-diffusion-langevin); finally
     x̂_0 at t = 1. A sampler that uses *only* the score, not the reverse chain."""
+    if not callable(eps_fn) or not isinstance(schedule, NoiseSchedule):
+        raise TypeError("annealed_langevin needs a callable eps_fn and a NoiseSchedule")
     x = check_tensor(x, "x", ndim=2)
-    levels = check_int(levels, "levels", minimum=1)
-    steps_per_level = check_int(steps_per_level, "steps_per_level", minimum=1)
+    levels = check_iterations(levels, "levels")
+    steps_per_level = check_iterations(steps_per_level, "steps_per_level")
     step_scale = check_real(step_scale, "step_scale", positive=True)
     # geometric spacing in t: the levels crowd near t = 1, where q(x_t) changes fastest
     grid = torch.logspace(0, math.log10(schedule.T), levels, dtype=F64).tolist()
@@ -520,7 +551,7 @@ class DiffusionModel(GenerativeModel):
     ) -> None:
         dim = check_int(dim, "dim", minimum=1)
         hidden = check_int(hidden, "hidden", minimum=1)
-        layers = check_int(layers, "layers", minimum=1)
+        layers = check_int(layers, "layers", minimum=1, maximum=MAX_LAYERS)
         emb_dim = check_int(emb_dim, "emb_dim", minimum=2)
         if emb_dim % 2:
             raise ValueError(f"emb_dim must be even; got {emb_dim}")
@@ -544,10 +575,10 @@ class DiffusionModel(GenerativeModel):
         return self.noise.T
 
     def standardize(self, x: Tensor) -> Tensor:
-        return (x - self.shift) / self.scale
+        return (check_rows(x, "x", self.shift.shape[0]) - self.shift) / self.scale
 
     def unstandardize(self, z: Tensor) -> Tensor:
-        return z * self.scale + self.shift
+        return check_rows(z, "z", self.shift.shape[0]) * self.scale + self.shift
 
     def eps(self, z: Tensor, t: Tensor) -> Tensor:
         """ε_θ(z_t, t) on standardised coordinates; ``t`` one long per row (1..T)."""

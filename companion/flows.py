@@ -35,7 +35,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from ._validate import check_int, check_real, check_tensor
+from ._validate import check_int, check_real
+from ._validate import check_rows as _check_rows
 from .device import resolve_device
 from .models import GenerativeModel, batches, check_fit_args, load_pretrained, prepare_data, train
 
@@ -59,13 +60,6 @@ _LOG_2PI = math.log(2 * math.pi)
 #: Architectures :class:`Flow` can build: couplings only (RealNVP), or Glow's step
 #: (ActNorm → LU linear → coupling).
 KINDS = ("realnvp", "glow")
-
-
-def _check_rows(x: object, name: str, dim: int) -> Tensor:
-    x = check_tensor(x, name, ndim=2)
-    if x.shape[1] != dim:
-        raise ValueError(f"{name} must have shape (n, {dim}); got {tuple(x.shape)}")
-    return x
 
 
 def _check_reverse(reverse: object) -> bool:
