@@ -44,6 +44,7 @@ __all__ = [
     "check_iterations",
     "check_dim",
     "check_rows",
+    "check_callable",
     "MAX_LAYERS",
     "check_choice",
     "check_probability_pair",
@@ -224,6 +225,13 @@ def check_dim(dim: object, x: Tensor, name: str = "dim") -> int:
             f"(valid: {-max(x.ndim, 1)} to {max(x.ndim, 1) - 1})"
         )
     return int(dim)
+
+
+def check_callable(f: object, name: str):
+    """Check that ``f`` can be called (a function, a module, a distribution's method...)."""
+    if not callable(f):
+        raise TypeError(f"{name} must be callable; got {_kind(f)}")
+    return f
 
 
 def check_choice(value: object, name: str, options) -> object:

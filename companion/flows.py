@@ -35,7 +35,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from ._validate import check_int, check_real
+from ._validate import MAX_LAYERS, check_int, check_real
 from ._validate import check_rows as _check_rows
 from .device import resolve_device
 from .models import GenerativeModel, batches, check_fit_args, load_pretrained, prepare_data, train
@@ -131,7 +131,7 @@ class AffineCoupling(FlowLayer):
             raise ValueError(f"mask needs at least one 0 and one 1; got {mask}")
         self.dim = len(mask)
         hidden = check_int(hidden, "hidden", minimum=1)
-        depth = check_int(depth, "depth", minimum=1)
+        depth = check_int(depth, "depth", minimum=1, maximum=MAX_LAYERS)
         bound = check_real(bound, "bound", positive=True)
         self.bound = bound
         idx_a = [i for i, m in enumerate(mask) if m == 1]
@@ -147,6 +147,7 @@ class AffineCoupling(FlowLayer):
 
     def scale_shift(self, x_a: Tensor) -> tuple[Tensor, Tensor]:
         """The bounded log-scale ``s`` and shift ``t`` for the conditioning part ``x_a``."""
+        x_a = _check_rows(x_a, "x_a", len(self.idx_a), finite=False)
         raw, shift = self.net(x_a).chunk(2, dim=-1)
         return self.bound * torch.tanh(raw / self.bound), shift
 
@@ -328,7 +329,7 @@ class Flow(GenerativeModel):
             dim=dim, layers=layers, hidden=hidden, depth=depth, bound=bound, kind=kind, seed=seed
         )
         self.dim = check_int(dim, "dim", minimum=2)
-        layers = check_int(layers, "layers", minimum=1)
+        layers = check_int(layers, "layers", minimum=1, maximum=MAX_LAYERS)
         seed = check_int(seed, "seed", minimum=0)
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}; got {kind!r}")

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
-from ._validate import check_int, check_real, check_tensor
+from ._validate import check_int, check_iterations, check_real, check_same_shape, check_tensor
 
 __all__ = [
     "Objective",
@@ -243,7 +243,13 @@ class UpdateRule:
     def reset(self) -> None:
         self.t = 0
 
-    def step(self, x: Tensor, g: Tensor) -> Tensor:  # pragma: no cover - abstract
+    def step(self, x: Tensor, g: Tensor) -> Tensor:
+        """One update from the point ``x`` with gradient ``g`` (finite tensors of one shape)."""
+        x, g = check_tensor(x, "x"), check_tensor(g, "g")
+        check_same_shape(x, g, "x", "g")
+        return self._update(x, g)
+
+    def _update(self, x: Tensor, g: Tensor) -> Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
 
@@ -256,7 +262,7 @@ class GradientDescent(UpdateRule):
         self.lr = _hyper(lr, "lr", 0, None)
         self.reset()
 
-    def step(self, x: Tensor, g: Tensor) -> Tensor:
+    def _update(self, x: Tensor, g: Tensor) -> Tensor:
         self.t += 1
         return x - self.lr * g
 
@@ -283,7 +289,7 @@ class Momentum(UpdateRule):
         super().reset()
         self.buffer: Tensor | None = None
 
-    def step(self, x: Tensor, g: Tensor) -> Tensor:
+    def _update(self, x: Tensor, g: Tensor) -> Tensor:
         self.t += 1
         self.buffer = g.clone() if self.buffer is None else self.momentum * self.buffer + g
         direction = g + self.momentum * self.buffer if self.nesterov else self.buffer
@@ -306,7 +312,7 @@ class RMSprop(UpdateRule):
         super().reset()
         self.square_avg: Tensor | None = None
 
-    def step(self, x: Tensor, g: Tensor) -> Tensor:
+    def _update(self, x: Tensor, g: Tensor) -> Tensor:
         self.t += 1
         prev = torch.zeros_like(g) if self.square_avg is None else self.square_avg
         if isinstance(self.alpha, Tensor) or isinstance(self.lr, Tensor):  # a batch of settings
@@ -339,7 +345,7 @@ class Adam(UpdateRule):
         self.m: Tensor | None = None
         self.v: Tensor | None = None
 
-    def step(self, x: Tensor, g: Tensor) -> Tensor:
+    def _update(self, x: Tensor, g: Tensor) -> Tensor:
         self.t += 1
         m = torch.zeros_like(g) if self.m is None else self.m
         v = torch.zeros_like(g) if self.v is None else self.v
@@ -369,7 +375,7 @@ class Adagrad(UpdateRule):
         super().reset()
         self.sum_sq: Tensor | None = None
 
-    def step(self, x: Tensor, g: Tensor) -> Tensor:
+    def _update(self, x: Tensor, g: Tensor) -> Tensor:
         self.t += 1
         prev = torch.zeros_like(g) if self.sum_sq is None else self.sum_sq
         clr = self.lr / (1 + (self.t - 1) * self.lr_decay)
@@ -413,12 +419,19 @@ def optimize(
     if not callable(grad_fn):
         raise TypeError("grad must be an Objective or a callable returning the gradient")
     x = check_tensor(x0, "x0")
-    steps = check_int(steps, "steps", minimum=1)
+    steps = check_iterations(steps, "steps")
     rule.reset()
+    # the unchecked update: a diverging run is drawn up to its inf/nan, not refused
+    update = rule._update if type(rule).step is UpdateRule.step else rule.step
     out = torch.full((steps + 1, *x.shape), math.nan, dtype=x.dtype, device=x.device)
     out[0] = x
     for t in range(1, steps + 1):
-        x = rule.step(x, grad_fn(x))
+        # the unchecked update: a diverging run is drawn up to its inf/nan, not refused
+        x = (
+            rule._update(x, grad_fn(x))
+            if type(rule).step is UpdateRule.step
+            else rule.step(x, grad_fn(x))
+        )
         out[t] = x
         if stop_above is not None and not bool(torch.all(x.abs() <= stop_above)):
             break

@@ -26,6 +26,7 @@ import torch
 from torch import Tensor
 from torch.distributions import Distribution
 
+from ._validate import check_callable as _check_callable
 from ._validate import check_int, check_real, check_tensor
 
 __all__ = [
@@ -79,12 +80,6 @@ class GradientEstimate:
     std_error: tuple[Tensor, ...]
     per_sample: tuple[Tensor, ...]
     n: int
-
-
-def _check_callable(f: object, name: str) -> Callable:
-    if not callable(f):
-        raise TypeError(f"{name} must be callable; got an object of type {type(f).__name__}")
-    return f
 
 
 def _check_distribution(dist: object, name: str) -> Distribution:

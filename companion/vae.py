@@ -39,7 +39,15 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from ._validate import check_int, check_real, check_spd, check_tensor
+from ._validate import (
+    check_broadcastable,
+    check_int,
+    check_interval,
+    check_real,
+    check_same_shape,
+    check_spd,
+    check_tensor,
+)
 from .device import resolve_device, single_thread
 from .models import GenerativeModel, batches, check_fit_args, prepare_data, train
 
@@ -81,14 +89,30 @@ def kl_to_standard_normal(mu: Tensor, sigma: Tensor) -> Tensor:
 
 def gaussian_log_likelihood(x: Tensor, mean: Tensor, log_sigma: Tensor) -> Tensor:
     """log N(x; mean, diag σ²) summed over the last dimension, with σ = exp(log_sigma):
-    Σ_j [−½ log 2π − log σ_j − (x_j − m_j)² / 2σ_j²]."""
+    Σ_j [−½ log 2π − log σ_j − (x_j − m_j)² / 2σ_j²]. The three tensors broadcast."""
+    x = check_tensor(x, "x", min_ndim=1)
+    mean, log_sigma = check_tensor(mean, "mean"), check_tensor(log_sigma, "log_sigma")
+    check_broadcastable(x, mean, "x", "mean")
+    check_broadcastable(x, log_sigma, "x", "log_sigma")
+    return _gaussian_ll(x, mean, log_sigma)
+
+
+def _gaussian_ll(x: Tensor, mean: Tensor, log_sigma: Tensor) -> Tensor:
     z = (x - mean) * torch.exp(-log_sigma)
     return (-0.5 * LOG_2PI - log_sigma - 0.5 * z**2).sum(-1)
 
 
 def bernoulli_log_likelihood(x: Tensor, logits: Tensor) -> Tensor:
     """log Bernoulli(x; sigmoid(logits)) summed over the last dimension, for binary ``x``:
-    Σ_j [x_j log p_j + (1 − x_j) log(1 − p_j)], computed stably from the logits."""
+    Σ_j [x_j log p_j + (1 − x_j) log(1 − p_j)], computed stably from the logits. ``x`` and
+    ``logits`` have the same shape; ``x`` lies in [0, 1]."""
+    x, logits = check_tensor(x, "x", min_ndim=1), check_tensor(logits, "logits", min_ndim=1)
+    check_same_shape(x, logits, "x", "logits")
+    check_interval(x, "x", 0.0, 1.0)
+    return _bernoulli_ll(x, logits)
+
+
+def _bernoulli_ll(x: Tensor, logits: Tensor) -> Tensor:
     return -nn.functional.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(-1)
 
 
@@ -323,8 +347,8 @@ class VAE(GenerativeModel):
 
     def _log_lik(self, x: Tensor, out: Tensor) -> Tensor:
         if self.likelihood == "bernoulli":
-            return bernoulli_log_likelihood(x, out)
-        return gaussian_log_likelihood(x, out, self.log_obs_std)
+            return _bernoulli_ll(x, out)
+        return _gaussian_ll(x, out, self.log_obs_std)
 
     @property
     def obs_std(self) -> Tensor:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from .._validate import check_int, check_real, check_tensor
+from .._validate import check_callable, check_int, check_iterations, check_real, check_tensor
 
 
 def ring_energy(x: Tensor, radius: float = 2.0, width: float = 0.25) -> Tensor:
@@ -38,6 +38,7 @@ def ring_log_partition(radius: float = 2.0, width: float = 0.25) -> float:
 def grid_log_partition(energy: Callable[[Tensor], Tensor], limit: float, n: int = 401) -> float:
     """``log Z`` of a 2-D energy by the midpoint rule on ``[−limit, limit]²`` with ``n²`` cells
     (in float64, with a log-sum-exp so large energies do not underflow)."""
+    energy = check_callable(energy, "energy")
     limit = check_real(limit, "limit", positive=True)
     n = check_int(n, "n", minimum=2)
     h = 2 * limit / n
@@ -61,9 +62,10 @@ def langevin(
     samples approach ``p``; a finite ``η`` leaves a bias (see :func:`ula_gaussian_variance`).
     The noise is drawn on the CPU with ``generator`` and moved to ``x0``'s device.
     """
+    score = check_callable(score, "score")
     x = check_tensor(x0, "x0", min_ndim=1).clone()
     eta = check_real(step, "step", positive=True)
-    n_steps = check_int(n_steps, "n_steps", minimum=0)
+    n_steps = check_iterations(n_steps, "n_steps", minimum=0)
     for _ in range(n_steps):
         noise = torch.randn(x.shape, generator=generator, dtype=x.dtype).to(x.device)
         x = x + eta * score(x) + math.sqrt(2 * eta) * noise

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from .._validate import check_int, check_real, check_tensor
+from .._validate import check_iterations, check_real, check_tensor
 
 
 def soft_threshold(z: Tensor, lam: float) -> Tensor:
@@ -26,8 +26,10 @@ def ista(dictionary: Tensor, x: Tensor, lam: float, n_iter: int = 500) -> Tensor
             f"x has {x.shape[-1]} features but the dictionary has {dmat.shape[0]} rows"
         )
     lam = check_real(lam, "lam", low=0)
-    n_iter = check_int(n_iter, "n_iter")
+    n_iter = check_iterations(n_iter, "n_iter")
     lip = float(torch.linalg.matrix_norm(dmat, ord=2)) ** 2
+    if lip == 0:
+        raise ValueError("the dictionary is all zeros: it cannot represent any x")
     z = x.new_zeros(*x.shape[:-1], dmat.shape[1])
     for _ in range(n_iter):
         grad = (z @ dmat.T - x) @ dmat
