@@ -426,12 +426,7 @@ def optimize(
     out = torch.full((steps + 1, *x.shape), math.nan, dtype=x.dtype, device=x.device)
     out[0] = x
     for t in range(1, steps + 1):
-        # the unchecked update: a diverging run is drawn up to its inf/nan, not refused
-        x = (
-            rule._update(x, grad_fn(x))
-            if type(rule).step is UpdateRule.step
-            else rule.step(x, grad_fn(x))
-        )
+        x = update(x, grad_fn(x))
         out[t] = x
         if stop_above is not None and not bool(torch.all(x.abs() <= stop_above)):
             break
