@@ -286,6 +286,7 @@ def check_psd(K: Tensor, name: str = "K", rtol: float = 1e-9) -> Tensor:
     may be negative by rounding, so it must only be at least ``-rtol * n * max |eigenvalue|``.
     """
     K = check_tensor(K, name, ndim=2)
+    rtol = check_real(rtol, "rtol", low=0)
     if K.shape[0] != K.shape[1]:
         raise ValueError(f"{name} must be square; got shape {tuple(K.shape)}")
     scale = float(K.detach().abs().max())

@@ -42,7 +42,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from ._validate import check_int, check_real, check_tensor
+from ._validate import check_broadcastable, check_int, check_iterations, check_real, check_tensor
 from .device import resolve_device
 from .models import GenerativeModel, batches, check_fit_args, prepare_data, train
 
@@ -161,6 +161,7 @@ def optimal_discriminator_logit(log_p_data: Tensor, log_p_g: Tensor) -> Tensor:
     log_p_g = check_tensor(log_p_g, "log_p_g", allow_inf=True)
     if (log_p_data.detach() == math.inf).any() or (log_p_g.detach() == math.inf).any():
         raise ValueError("log-densities must be < +inf")
+    check_broadcastable(log_p_data, log_p_g, "log_p_data", "log_p_g")
     return log_p_data - log_p_g
 
 
@@ -625,7 +626,7 @@ def train_discriminator(
         raise TypeError("sample_real and sample_fake must be callables n -> (n, data_dim) tensor")
     data_dim = check_int(data_dim, "data_dim", minimum=1)
     loss = _check_loss(loss)
-    steps = check_int(steps, "steps", minimum=1)
+    steps = check_iterations(steps, "steps")
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     hidden = [check_int(h, "hidden width", minimum=1) for h in hidden]
     lr, gp, clip = check_real(lr, "lr"), check_real(gp, "gp"), check_real(clip, "clip")

@@ -27,6 +27,7 @@ from torch.distributions import MultivariateNormal
 from ._validate import (
     as_tensor_param,
     check_int,
+    check_iterations,
     check_positive,
     check_probability,
     check_real,
@@ -243,6 +244,7 @@ def gmm_m_step(x: Tensor, resp: Tensor, reg: float = 0.0) -> GMMParams:
     ``μ_k = Σ_i r_ik x_i / N_k`` and ``Σ_k = Σ_i r_ik (x_i − μ_k)(x_i − μ_k)ᵀ / N_k + reg·I``."""
     x = check_tensor(x, "x", ndim=2)
     resp = check_tensor(resp, "resp", ndim=2)
+    reg = check_real(reg, "reg", low=0)
     if resp.shape[0] != x.shape[0]:
         raise ValueError(f"resp needs one row per point ({x.shape[0]}); got {resp.shape[0]}")
     nk = resp.sum(0)
@@ -286,7 +288,7 @@ def gmm_em(
     """
     x = check_tensor(x, "x", ndim=2)
     k = check_int(k, "k")
-    steps = check_int(steps, "steps", minimum=0)
+    steps = check_iterations(steps, "steps", minimum=0)
     seed = check_int(seed, "seed", minimum=0)
     reg = check_real(reg, "reg", low=0)
     if k > x.shape[0]:
@@ -600,7 +602,7 @@ def evolve(p: Tensor, p0: Tensor, steps: int) -> Tensor:
     p0 = check_probability(p0, "p0")
     if p0.shape != p.shape[:1]:
         raise ValueError(f"p0 must have shape ({p.shape[0]},); got {tuple(p0.shape)}")
-    steps = check_int(steps, "steps", minimum=0)
+    steps = check_iterations(steps, "steps", minimum=0)
     out = [p0]
     for _ in range(steps):
         out.append(out[-1] @ p)
@@ -611,5 +613,6 @@ def is_reversible(p: Tensor, atol: float = 1e-12) -> bool:
     """Whether ``P`` satisfies detailed balance ``π_i P_ij = π_j P_ji`` with its stationary
     ``π`` ({eq}`eq-inference-detailed-balance`)."""
     p = check_transition_matrix(p)
+    atol = check_real(atol, "atol", low=0)
     flow = stationary_distribution(p)[:, None] * p
     return bool(((flow - flow.mT).abs() <= atol).all())

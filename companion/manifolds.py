@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ._validate import check_int, check_real, check_tensor
+from ._validate import check_finite, check_int, check_real, check_tensor
 
 __all__ = [
     "pca_spectrum",
@@ -209,6 +209,7 @@ def gaussian_norm_quantiles(d: int, probs: Tensor | list[float]) -> Tensor:
 
     d = check_int(d, "d", minimum=1)
     p = torch.as_tensor(probs, dtype=torch.float64).cpu()  # SciPy works on the CPU
+    check_finite(p, "probs")
     if ((p <= 0) | (p >= 1)).any():
         raise ValueError("probs must lie strictly between 0 and 1")
     return torch.from_numpy(np.sqrt(chi2.ppf(p.numpy(), d)))

@@ -32,6 +32,7 @@ import torch
 from torch import Tensor
 
 from ._validate import check_int, check_iterations, check_real, check_same_shape, check_tensor
+from .device import resolve_device
 
 __all__ = [
     "Objective",
@@ -801,8 +802,8 @@ def taylor_remainder_integral(
     if not callable(next_derivative):
         raise TypeError("next_derivative must be a function t -> f^(k+1)(t)")
     a, x = check_real(a, "a"), check_real(x, "x")
-    k = check_int(k, "k", minimum=0)
-    nodes = check_int(nodes, "nodes", minimum=1)
+    k = check_int(k, "k", minimum=0, maximum=170)  # 171! overflows a float
+    nodes = check_int(nodes, "nodes", minimum=1, maximum=10_000)
     u, w = _legendre(nodes)
     t = a + (x - a) * (u + 1) / 2  # nodes mapped from [-1, 1] to [a, x]
     integrand = next_derivative(t) * (x - t) ** k / math.factorial(k)
@@ -836,6 +837,7 @@ def random_hessian_minimum_fraction(
     samples = check_int(samples, "samples", minimum=1)
     if d * d * samples > 5 * 10**7:
         raise ValueError(f"d² · samples = {d * d * samples} is too large (at most 5e7)")
+    device = resolve_device(device)
     gen = torch.Generator(device=device).manual_seed(check_int(seed, "seed", minimum=0))
     A = torch.randn(samples, d, d, generator=gen, dtype=F64, device=device)
     eig = torch.linalg.eigvalsh((A + A.transpose(-1, -2)) / math.sqrt(2))

@@ -27,7 +27,7 @@ from torch import Tensor
 from torch.distributions import Distribution
 
 from ._validate import check_callable as _check_callable
-from ._validate import check_int, check_real, check_tensor
+from ._validate import check_int, check_iterations, check_real, check_tensor
 
 __all__ = [
     "Estimate",
@@ -402,7 +402,7 @@ def mgf(family: str, t: Tensor, **params: float) -> Tensor:
 
 def moments_from_mgf(family: str, order: int = 2, **params: float) -> list[float]:
     """Raw moments ``E[X], …, E[X^order]`` as derivatives of :func:`mgf` at ``t = 0`` (autograd)."""
-    order = check_int(order, "order", minimum=1)
+    order = check_int(order, "order", minimum=1, maximum=20)
     t = torch.zeros((), dtype=torch.float64, requires_grad=True)
     y = mgf(family, t, **params)
     out = []
@@ -456,11 +456,13 @@ def pushforward_density(
     _check_callable(f, "f")
     _check_callable(log_prob, "log_prob")
     y = check_tensor(y, "y", ndim=1)
+    if not isinstance(support, (tuple, list)) or len(support) != 2:
+        raise ValueError(f"support must be an interval (lo, hi); got {support!r}")
     lo, hi = (check_real(v, n) for v, n in zip(support, ("support[0]", "support[1]"), strict=True))
     if not lo < hi:
         raise ValueError(f"support must be an interval (lo, hi) with lo < hi; got {support}")
     grid = check_int(grid, "grid", minimum=3)
-    iters = check_int(iters, "iters", minimum=1)
+    iters = check_iterations(iters, "iters")
     xs = torch.linspace(lo, hi, grid, dtype=y.dtype, device=y.device)
     with torch.no_grad():
         fx = f(xs)

@@ -43,6 +43,7 @@ from ._validate import (
     check_broadcastable,
     check_int,
     check_interval,
+    check_iterations,
     check_real,
     check_same_shape,
     check_spd,
@@ -632,7 +633,7 @@ def cavi_normal_gamma(
     Starts from E_q[τ] = ``tau_init`` and alternates the two optimal updates ``iters`` times.
     Returns the final m, lam, a, b and ``elbo``, the ELBO in nats after each full sweep."""
     x, mu0, lam0, a0, b0 = _normal_gamma_args(x, mu0, lam0, a0, b0)
-    iters = check_int(iters, "iters", minimum=1)
+    iters = check_iterations(iters, "iters")
     e_tau = check_real(tau_init, "tau_init", positive=True)
     n = x.numel()
     m = (lam0 * mu0 + float(x.sum())) / (lam0 + n)  # the same at every sweep
@@ -684,7 +685,7 @@ def refine_q(
     own (μ, log σ) with Adam (the model's weights stay fixed). Returns the refined (μ, σ)."""
     if not isinstance(model, VAE):
         raise TypeError(f"model must be a companion.vae.VAE; got {type(model).__name__}")
-    steps, samples = check_int(steps, "steps"), check_int(samples, "samples")
+    steps, samples = check_iterations(steps, "steps"), check_int(samples, "samples")
     lr = check_real(lr, "lr", positive=True)
     with torch.no_grad():
         mu0, sigma0 = model.encode(x)

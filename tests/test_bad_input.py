@@ -745,6 +745,10 @@ RECORDS = {
     "sampling.GradientEstimate",
 }
 
+#: (callable, parameter, mutation) whose error comes from the caller's own network, which the
+#: companion cannot know the input shape of (it passes the tensor through unchanged).
+CALLERS_ERROR = {("gan.r1_penalty", "real", "misshaped"), ("gan.gradient_penalty", "real", "misshaped")}
+
 #: (callable, mutation) pairs whose inf result the docstring promises ("*": any mutation).
 MAY_RETURN_INF: set[tuple[str, str]] = {
     ("zoo.ula_gaussian_variance", "*"),  # inf when step >= 2 sigma^2: the chain diverges
@@ -828,7 +832,7 @@ def test_bad_input_walk(key):
             fresh.update({k: v for k, v in _fuzzed_arguments(fn, fresh).items() if k not in fresh})
             fresh[name] = bad
             problem = judge(fn, fresh, mutation, key)
-            if problem:
+            if problem and (key, name, mutation) not in CALLERS_ERROR:
                 complaints.append(f"{key}({name}=<{problem}>)")
     assert not complaints, "\n".join(complaints)
 
