@@ -523,24 +523,31 @@ def wasserstein_1d(x: Tensor, y: Tensor, p: float = 1) -> Tensor:
         powered = gaps if p == 1 else gaps.pow(p)
         value = powered.mean(dim=-1)
     else:
-        # Jump points of the quantile functions, scaled by n*m to integers: i*m (for x) and j*n
-        # (for y). Their merged order is known in closed form, so no sort is needed:
-        # a_i = i*m is preceded by ceil(i*m/n) of the b_j, and b_j = j*n by floor(j*n/m) + 1 of
-        # the a_i (ties put a before b).
-        dev = x.device
-        i = torch.arange(n + 1, device=dev)
-        j = torch.arange(m + 1, device=dev)
-        grid = torch.empty(n + m + 2, dtype=torch.int64, device=dev)
-        grid[i + (i * m + n - 1) // n] = i * m
-        grid[j + (j * n) // m + 1] = j * n
-        starts = grid[:-1]
-        lengths = (grid[1:] - starts).to(x.dtype) / (n * m)
-        ix = torch.clamp(starts // m, max=n - 1)
-        iy = torch.clamp(starts // n, max=m - 1)
-        gaps = (xs[..., ix] - ys[..., iy]).abs()
-        powered = gaps if p == 1 else gaps.pow(p)
-        value = (powered * lengths).sum(dim=-1)
+        value = _unequal_quantile_sum(xs, ys, p)
     return value if p == 1 else value.pow(1.0 / p)
+
+
+def _unequal_quantile_sum(xs: Tensor, ys: Tensor, p: float) -> Tensor:
+    """``W_p^p`` of two sorted sample sets of different sizes ``n != m``.
+
+    Jump points of the quantile functions, scaled by n*m to integers: i*m (for x) and j*n (for
+    y). Their merged order is known in closed form, so no sort is needed: a_i = i*m is preceded
+    by ceil(i*m/n) of the b_j, and b_j = j*n by floor(j*n/m) + 1 of the a_i (ties put a before b).
+    """
+    n, m = xs.shape[-1], ys.shape[-1]
+    dev = xs.device
+    i = torch.arange(n + 1, device=dev)
+    j = torch.arange(m + 1, device=dev)
+    grid = torch.empty(n + m + 2, dtype=torch.int64, device=dev)
+    grid[i + (i * m + n - 1) // n] = i * m
+    grid[j + (j * n) // m + 1] = j * n
+    starts = grid[:-1]
+    lengths = (grid[1:] - starts).to(xs.dtype) / (n * m)
+    ix = torch.clamp(starts // m, max=n - 1)
+    iy = torch.clamp(starts // n, max=m - 1)
+    gaps = (xs[..., ix] - ys[..., iy]).abs()
+    powered = gaps if p == 1 else gaps.pow(p)
+    return (powered * lengths).sum(dim=-1)
 
 
 def _cost_matrix(x: Tensor, y: Tensor, p: float) -> Tensor:
@@ -562,6 +569,24 @@ def _cost_matrix(x: Tensor, y: Tensor, p: float) -> Tensor:
 # bound, a kernel entry that underflowed to 0 stands for a plan entry below 1e-308 * _ABSORB**2,
 # about 1e-208: nothing, at float64 resolution.
 _ABSORB = 1e50
+
+
+def _sinkhorn_first_iteration(scaled: Tensor, a: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """The first Sinkhorn iteration in the log domain: the potentials ``f, g`` (units of eps)
+    and the re-centred kernel ``exp(f_i + g_j - C_ij / eps)`` (see :func:`_sinkhorn_solve`)."""
+    n, m = scaled.shape
+    # column step from f = 0: g_j = log b_j - logsumexp_i(-C_ij / eps)
+    col_min = scaled.amin(dim=0)
+    work = torch.sub(col_min[None, :], scaled).exp_()
+    g = col_min - math.log(m) - torch.log(work.sum(dim=0))
+    # row step: f_i = log a_i - logsumexp_j(g_j - C_ij / eps), shifted by the row maximum
+    torch.sub(g[None, :], scaled, out=work)
+    row_max = work.amax(dim=1)
+    work.sub_(row_max[:, None]).exp_()
+    row_sum = work.sum(dim=1)
+    f = -math.log(n) - row_max - torch.log(row_sum)
+    # exp(f_i + g_j - C_ij / eps) = work_ij * exp(f_i + row_max_i) = work_ij * a_i / row_sum_i
+    return f, g, work.mul_((a / row_sum)[:, None])
 
 
 def _sinkhorn_solve(scaled: Tensor, max_iter: int, tol: float) -> tuple[Tensor, int, float]:
@@ -594,18 +619,7 @@ def _sinkhorn_solve(scaled: Tensor, max_iter: int, tol: float) -> tuple[Tensor, 
     dtype, dev = scaled.dtype, scaled.device
     a = torch.full((n,), 1.0 / n, dtype=dtype, device=dev)
     b = torch.full((m,), 1.0 / m, dtype=dtype, device=dev)
-    # column step from f = 0: g_j = log b_j - logsumexp_i(-C_ij / eps)
-    col_min = scaled.amin(dim=0)
-    work = torch.sub(col_min[None, :], scaled).exp_()
-    g = col_min - math.log(m) - torch.log(work.sum(dim=0))
-    # row step: f_i = log a_i - logsumexp_j(g_j - C_ij / eps), shifted by the row maximum
-    torch.sub(g[None, :], scaled, out=work)
-    row_max = work.amax(dim=1)
-    work.sub_(row_max[:, None]).exp_()
-    row_sum = work.sum(dim=1)
-    f = -math.log(n) - row_max - torch.log(row_sum)
-    # exp(f_i + g_j - C_ij / eps) = work_ij * exp(f_i + row_max_i) = work_ij * a_i / row_sum_i
-    kernel = work.mul_((a / row_sum)[:, None])
+    f, g, kernel = _sinkhorn_first_iteration(scaled, a)
     u = torch.ones(n, dtype=dtype, device=dev)
     v = torch.ones(m, dtype=dtype, device=dev)
     iterations = 1
@@ -677,12 +691,7 @@ def sinkhorn_plan(
 
 
 def sinkhorn(
-    x: Tensor,
-    y: Tensor,
-    epsilon: float,
-    p: float = 2,
-    max_iter: int = 1000,
-    tol: float = 1e-9,
+    x: Tensor, y: Tensor, epsilon: float, p: float = 2, max_iter: int = 1000, tol: float = 1e-9
 ) -> Tensor:
     r"""Entropy-regularised optimal transport cost between two point clouds (Sinkhorn).
 
@@ -698,21 +707,17 @@ def sinkhorn(
     most ``epsilon * log(m)``). Note: this is a cost, comparable to :math:`W_p^p`, not to
     :math:`W_p`.
 
-    **Stability.** The classic scaling form multiplies by ``exp(-C / epsilon)``, which underflows
-    to zero for small ``epsilon`` (``0 / 0 = nan``). Here the first iteration runs in the log
-    domain (``logsumexp``), and later ones multiply by a kernel re-centred on the current dual
-    potentials, ``exp((f_i + g_j - C_ij) / epsilon)``, folding the scalings back into the
-    potentials whenever they drift past ``1e+-50``. Nothing underflows however small ``epsilon``
-    is, and each iteration costs two matrix-vector products, like the classic method.
+    **Stability.** Unlike the classic ``exp(-C / epsilon)`` scaling (``0 / 0 = nan`` for small
+    ``epsilon``), the first iteration runs in the log domain and later ones multiply by a kernel
+    re-centred on the dual potentials, ``exp((f_i + g_j - C_ij) / epsilon)``: nothing underflows
+    however small ``epsilon`` is, at two matrix-vector products per iteration.
 
-    **Convergence is never assumed.** Each iteration enforces the row marginals exactly; the loop
-    stops when the column-marginal error ``||P^T 1 - b||_2 <= tol``. If that has not happened
-    after ``max_iter`` iterations, :class:`SinkhornConvergenceError` (a ``RuntimeError``) is
-    **raised** rather than a warning issued — an unconverged plan gives a wrong cost. Small
-    ``epsilon`` needs more iterations (roughly proportional to ``1/epsilon``).
+    **Convergence is never assumed.** Each iteration enforces the row marginals; the loop stops
+    when ``||P^T 1 - b||_2 <= tol``, else after ``max_iter`` iterations it **raises**
+    :class:`SinkhornConvergenceError` (an unconverged plan gives a wrong cost). Small ``epsilon``
+    needs more iterations (roughly proportional to ``1/epsilon``).
 
-    **Gradients.** The iterations run under :func:`torch.no_grad` and the result is detached;
-    differentiate through an unrolled implementation if you need gradients.
+    **Gradients.** None: the iterations run under :func:`torch.no_grad` (the result is detached).
 
     Parameters
     ----------

@@ -456,11 +456,7 @@ def pushforward_density(
     _check_callable(f, "f")
     _check_callable(log_prob, "log_prob")
     y = check_tensor(y, "y", ndim=1)
-    if not isinstance(support, (tuple, list)) or len(support) != 2:
-        raise ValueError(f"support must be an interval (lo, hi); got {support!r}")
-    lo, hi = (check_real(v, n) for v, n in zip(support, ("support[0]", "support[1]"), strict=True))
-    if not lo < hi:
-        raise ValueError(f"support must be an interval (lo, hi) with lo < hi; got {support}")
+    lo, hi = _check_support(support)
     grid = check_int(grid, "grid", minimum=3)
     iters = check_iterations(iters, "iters")
     xs = torch.linspace(lo, hi, grid, dtype=y.dtype, device=y.device)
@@ -469,8 +465,27 @@ def pushforward_density(
     if not isinstance(fx, Tensor) or fx.shape != xs.shape:
         raise ValueError("f must be elementwise: a tensor in, a tensor of the same shape out")
     check_tensor(fx, "f(support grid)")
-    # Add f's turning points to the grid: near one, both preimages of a y can fall in one cell,
-    # where f - y does not change sign, and would be missed.
+    xs, fx = _add_turning_points(f, xs, fx, iters)
+    cells, rows = _bracketing_cells(fx, y)
+    root = _bisect_roots(f, xs, fx, cells, y[rows], iters)
+    contrib = torch.exp(log_prob(root)) / _derivative(f, root).abs()
+    out = torch.zeros_like(y)
+    out.index_add_(0, rows, contrib.to(y.dtype))
+    return out
+
+
+def _check_support(support: object) -> tuple[float, float]:
+    if not isinstance(support, (tuple, list)) or len(support) != 2:
+        raise ValueError(f"support must be an interval (lo, hi); got {support!r}")
+    lo, hi = (check_real(v, n) for v, n in zip(support, ("support[0]", "support[1]"), strict=True))
+    if not lo < hi:
+        raise ValueError(f"support must be an interval (lo, hi) with lo < hi; got {support}")
+    return lo, hi
+
+
+def _add_turning_points(f: Callable, xs: Tensor, fx: Tensor, iters: int) -> tuple[Tensor, Tensor]:
+    """Add f's turning points to the grid: near one, both preimages of a y can fall in one cell,
+    where f - y does not change sign, and would be missed."""
     step = torch.diff(fx)
     turn = torch.nonzero(step[:-1] * step[1:] < 0).flatten()
     if len(turn):
@@ -483,9 +498,16 @@ def pushforward_density(
         xs = torch.sort(torch.cat([xs, 0.5 * (a + b)])).values
         with torch.no_grad():
             fx = f(xs)
-    # Cell j = [x_j, x_{j+1}) holds a preimage of y when f(x_j) - y and f(x_{j+1}) - y differ in
-    # sign (a zero at the left end counts for this cell only, so no root is counted twice). With
-    # y sorted, each cell's y form one contiguous run, found by binary search.
+    return xs, fx
+
+
+def _bracketing_cells(fx: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+    """Pairs (cell, row of y) with a preimage of y[row] in the cell.
+
+    Cell j = [x_j, x_{j+1}) holds a preimage of y when f(x_j) - y and f(x_{j+1}) - y differ in
+    sign (a zero at the left end counts for this cell only, so no root is counted twice). With
+    y sorted, each cell's y form one contiguous run, found by binary search.
+    """
     y_sorted, order = torch.sort(y)
     fl, fr = fx[:-1].contiguous(), fx[1:].contiguous()
     up, down = fl < fr, fl > fr
@@ -497,10 +519,15 @@ def pushforward_density(
     cells = torch.repeat_interleave(torch.arange(len(fl), device=y.device), counts)
     offsets = torch.cumsum(counts, 0) - counts
     pos = start[cells] + torch.arange(len(cells), device=y.device) - offsets[cells]
-    rows = order[pos]
+    return cells, order[pos]
+
+
+def _bisect_roots(
+    f: Callable, xs: Tensor, fx: Tensor, cells: Tensor, target: Tensor, iters: int
+) -> Tensor:
+    """The root of f - target in each cell, by ``iters`` bisections."""
     a, b = xs[cells].clone(), xs[cells + 1].clone()
-    target = y[rows]
-    sign_a = torch.sign(fl[cells] - target)
+    sign_a = torch.sign(fx[:-1].contiguous()[cells] - target)
     with torch.no_grad():
         for _ in range(iters):
             mid = 0.5 * (a + b)
@@ -508,11 +535,7 @@ def pushforward_density(
             same = s == sign_a
             a = torch.where(same, mid, a)
             b = torch.where(same, b, mid)
-    root = torch.where(sign_a == 0, xs[cells], 0.5 * (a + b))
-    contrib = torch.exp(log_prob(root)) / _derivative(f, root).abs()
-    out = torch.zeros_like(y)
-    out.index_add_(0, rows, contrib.to(y.dtype))
-    return out
+    return torch.where(sign_a == 0, xs[cells], 0.5 * (a + b))
 
 
 # --- Gaussian conditioning -------------------------------------------------------------------
