@@ -288,9 +288,7 @@ class NoiseSchedule:
         """The ``steps`` times a DDIM run visits, from T down: round(i·T/steps) for
         i = steps..1 (diffusers' ``timestep_spacing="trailing"``, shifted by one); the run then
         ends at t = 0."""
-        steps = check_int(steps, "steps", minimum=1)
-        if steps > self.T:
-            raise ValueError(f"steps must be <= T = {self.T}; got {steps}")
+        steps = check_int(steps, "steps", minimum=1, maximum=self.T)  # at most T
         times = [round(i * self.T / steps) for i in range(steps, 0, -1)]
         return [max(1, t) for t in times]
 

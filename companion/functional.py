@@ -131,9 +131,7 @@ def fixed_point_iterates(T: Callable[[Tensor], Tensor], x0: Tensor | float, step
     """
     if not callable(T):
         raise TypeError(f"T must be callable; got {type(T).__name__}")
-    steps = check_int(steps, "steps", minimum=0)
-    if steps > 1_000_000:
-        raise ValueError(f"steps must be at most 1e6; got {steps}")
+    steps = check_int(steps, "steps", minimum=0, maximum=1_000_000)
     x = (
         torch.tensor(check_real(x0, "x0"), dtype=torch.float64)
         if not isinstance(x0, Tensor)
@@ -211,9 +209,7 @@ def polynomial_kernel(
     ``p = degree >= 1`` and ``c = coef0 >= 0`` (with ``c < 0`` it need not be PSD)."""
     same = y is None
     x, y = _pair(x, y)
-    degree = check_int(degree, "degree", minimum=1)
-    if degree > 20:
-        raise ValueError(f"degree must be at most 20; got {degree}")
+    degree = check_int(degree, "degree", minimum=1, maximum=20)
     c = check_real(coef0, "coef0")
     if c < 0:
         raise ValueError(f"coef0 must be >= 0 (otherwise the kernel need not be PSD); got {c:g}")
