@@ -34,6 +34,7 @@ __all__ = [
     "check_finite",
     "as_tensor_param",
     "check_positive",
+    "check_values",
     "check_interval",
     "check_probability",
     "check_spd",
@@ -262,6 +263,33 @@ def check_positive(x: Tensor, name: str) -> Tensor:
     values = x.detach()
     if (values <= 0).any():
         raise ValueError(f"{name} must be > 0 everywhere; got a value of {values.min().item():g}")
+    return x
+
+
+def check_values(
+    x: Tensor,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    positive: bool = False,
+) -> Tensor:
+    """Raise ``ValueError`` unless every entry of ``x`` lies within the bounds, which read as in
+    :func:`check_real` (e.g. ``positive=True``: every entry > 0)."""
+    if positive:
+        low, low_open = 0.0, True
+    values = x.detach()
+    bad = torch.zeros_like(values, dtype=torch.bool)
+    if low is not None:
+        bad |= values <= low if low_open else values < low
+    if high is not None:
+        bad |= values >= high if high_open else values > high
+    if bad.any():
+        offender = values[bad].flatten()[0].item()
+        where = _bounds_text(low, high, low_open, high_open)
+        raise ValueError(f"{name} must be {where} everywhere; got {offender:g}")
     return x
 
 

@@ -156,8 +156,7 @@ def activation_derivative(name: str, x: Tensor) -> Tensor:
 
 # -- softmax ---------------------------------------------------------------------------------------
 def _temperature(t: object) -> float:
-    t = check_real(t, "temperature", positive=True)
-    return t
+    return check_real(t, "temperature", positive=True)
 
 
 def log_softmax(z: Tensor, temperature: float = 1.0, dim: int = -1) -> Tensor:
@@ -673,8 +672,7 @@ def mse_loss(pred: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
 
 
 def _gamma(gamma: object) -> float:
-    gamma = check_real(gamma, "gamma", low=0)
-    return gamma
+    return check_real(gamma, "gamma", low=0)
 
 
 def focal_loss(

@@ -53,8 +53,7 @@ def _seed(seed: object) -> int | None:
 
 
 def _noise(value: object, name: str) -> float:
-    value = check_real(value, name, low=0)
-    return value
+    return check_real(value, name, low=0)
 
 
 def _dtype(dtype: object) -> torch.dtype:

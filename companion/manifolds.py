@@ -165,8 +165,7 @@ def _pair(a: object, b: object) -> tuple[Tensor, Tensor]:
 
 
 def _fraction(t: object) -> float:
-    t = check_real(t, "t", low=0, high=1)
-    return t
+    return check_real(t, "t", low=0, high=1)
 
 
 def lerp(z0: Tensor, z1: Tensor, t: float) -> Tensor:

@@ -31,7 +31,14 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
-from ._validate import check_int, check_iterations, check_real, check_same_shape, check_tensor
+from ._validate import (
+    check_int,
+    check_iterations,
+    check_real,
+    check_same_shape,
+    check_tensor,
+    check_values,
+)
 from .device import resolve_device
 
 __all__ = [
@@ -201,34 +208,23 @@ OBJECTIVES: dict[str, Callable[[], Objective]] = {
 
 
 def _lr(lr: object) -> float:
-    lr = check_real(lr, "lr", positive=True)
-    return lr
+    return check_real(lr, "lr", positive=True)
 
 
 def _hyper(value: object, name: str, low: float, high: float | None) -> float | Tensor:
     """A hyper-parameter: a real number, or a tensor of them (one per row of a batch of runs)
     in ``[low, high)`` (``(0, ∞)`` for ``high=None``, i.e. a learning rate)."""
+    bounds = {"positive": True} if high is None else {"low": low, "high": high, "high_open": True}
     if isinstance(value, Tensor):
-        v = check_tensor(value, name).detach()
-        bad = (v <= 0) if high is None else (v < low) | (v >= high)
-    else:
-        v = check_real(value, name)
-        bad = (v <= 0) if high is None else not low <= v < high
-    if bool(bad if isinstance(bad, bool) else bad.any()):
-        where = "> 0" if high is None else f"in [{low:g}, {high:g})"
-        raise ValueError(f"{name} must be {where}, got {value}")
-    return value if isinstance(value, Tensor) else v
+        return check_values(check_tensor(value, name), name, **bounds)
+    return check_real(value, name, **bounds)
 
 
 def _eps(value: object) -> float | Tensor:
     """The ε of RMSprop and Adam: a real number ``>= 0``, or a tensor of them (one per row)."""
     if isinstance(value, Tensor):
-        v = check_tensor(value, "eps").detach()
-        if bool((v < 0).any()):
-            raise ValueError(f"eps must be >= 0, got {value}")
-        return value
-    v = check_real(value, "eps", low=0)
-    return v
+        return check_values(check_tensor(value, "eps"), "eps", low=0)
+    return check_real(value, "eps", low=0)
 
 
 class UpdateRule:
