@@ -238,7 +238,8 @@ def check_callable(f: object, name: str):
 def check_choice(value: object, name: str, options) -> object:
     """Check that ``value`` is one of ``options`` (compared with ``==``) and return it."""
     options = tuple(options)
-    if isinstance(value, Tensor) or value not in options:
+    # compared with options of its own type only: no numpy/tensor elementwise ==, no True == 1
+    if not any(type(value) is type(option) and value == option for option in options):
         raise ValueError(f"{name} must be one of {options}; got {value!r}")
     return value
 

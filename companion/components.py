@@ -40,6 +40,7 @@ import torch
 from torch import Tensor
 
 from ._validate import (
+    check_choice,
     check_dim,
     check_int,
     check_interval,
@@ -533,8 +534,7 @@ def rnn_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity: str = "tanh")
     """
     for t, name in ((x, "x"), (h, "h"), (w_ih, "w_ih"), (w_hh, "w_hh")):
         check_tensor(t, name, ndim=2)
-    if nonlinearity not in ("tanh", "relu"):
-        raise ValueError(f"nonlinearity must be 'tanh' or 'relu'; got {nonlinearity!r}")
+    check_choice(nonlinearity, "nonlinearity", ("tanh", "relu"))
     a = _linear(x, w_ih, b_ih) + _linear(h, w_hh, b_hh)
     return torch.tanh(a) if nonlinearity == "tanh" else a.clamp(min=0)
 
@@ -588,8 +588,7 @@ def recurrent_jacobian_norms(
             f"need w_hh (d, d), h0 (d,), inputs (T, d) with one d; got {tuple(w_hh.shape)}, "
             f"{tuple(h0.shape)}, {tuple(inputs.shape)}"
         )
-    if nonlinearity not in ("tanh", "linear"):
-        raise ValueError(f"nonlinearity must be 'tanh' or 'linear'; got {nonlinearity!r}")
+    check_choice(nonlinearity, "nonlinearity", ("tanh", "linear"))
     jac = torch.eye(d, dtype=h0.dtype, device=h0.device)
     h, jacs = h0, []
     for x in inputs:
@@ -610,8 +609,7 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 
 def _reduce(loss: Tensor, reduction: str) -> Tensor:
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"reduction must be one of {_REDUCTIONS}; got {reduction!r}")
+    check_choice(reduction, "reduction", _REDUCTIONS)
     if reduction == "mean":
         return loss.mean()
     return loss.sum() if reduction == "sum" else loss

@@ -34,6 +34,7 @@ from torch import Tensor, nn
 from ._validate import (
     MAX_LAYERS,
     check_broadcastable,
+    check_choice,
     check_int,
     check_iterations,
     check_positive,
@@ -91,8 +92,7 @@ class NoiseSchedule:
         cosine_s: float = 0.008,
         max_beta: float = 0.999,
     ) -> None:
-        if kind not in _KINDS:
-            raise ValueError(f"kind must be one of {_KINDS}; got {kind!r}")
+        check_choice(kind, "kind", _KINDS)
         T = check_int(T, "T", minimum=1)
         beta_start = check_real(beta_start, "beta_start")
         beta_end = check_real(beta_end, "beta_end")
@@ -235,8 +235,7 @@ class NoiseSchedule:
     def sampling_variance(self, t: int | Tensor, variance: str = "beta_tilde") -> Tensor:
         """σ_t² of the reverse step: β_t (``"beta"``) or β̃_t (``"beta_tilde"``). Both give 0 at
         t = 1, where the sampler returns the mean (as Ho et al. and diffusers do)."""
-        if variance not in _VARIANCES:
-            raise ValueError(f"variance must be one of {_VARIANCES}; got {variance!r}")
+        check_choice(variance, "variance", _VARIANCES)
         t = self._check_t(t)
         value = self._get(variance, t)
         first = torch.as_tensor(t, device=value.device) == 1  # t may live on a GPU, the table not
@@ -309,8 +308,7 @@ class NoiseSchedule:
     def elbo_weight(self, t: int | Tensor, variance: str = "beta_tilde") -> Tensor:
         """λ_t = β_t² / (2 σ_t² α_t (1 − ᾱ_t)) with σ_t² = β_t or β̃_t (eq-diffusion-weight):
         the factor in front of ‖ε − ε_θ‖² in the bound's term L_{t−1}, t ≥ 2."""
-        if variance not in _VARIANCES:
-            raise ValueError(f"variance must be one of {_VARIANCES}; got {variance!r}")
+        check_choice(variance, "variance", _VARIANCES)
         t = self._check_t(t)
         if (torch.as_tensor(t) < 2).any():
             raise ValueError("the weight λ_t is defined for t >= 2 (L_0 is a decoder term)")
@@ -418,8 +416,7 @@ def ddpm_sample(
     if not callable(eps_fn) or not isinstance(schedule, NoiseSchedule):
         raise TypeError("ddpm_sample needs a callable eps_fn and a NoiseSchedule")
     x = check_tensor(x_T, "x_T", ndim=2)
-    if variance not in _VARIANCES:
-        raise ValueError(f"variance must be one of {_VARIANCES}; got {variance!r}")
+    check_choice(variance, "variance", _VARIANCES)
     keep = {int(r) for r in record}
     if any(r < 0 or r > schedule.T for r in keep):
         raise ValueError(f"record times must lie in 0..{schedule.T}")
@@ -607,8 +604,7 @@ class DiffusionModel(GenerativeModel):
         L_0 = −log N(x_0; μ_θ(x_1, 1), β_1 I) (a Gaussian decoder with variance β_1, since β̃_1 = 0);
         L_T = KL(q(x_T|x_0) ‖ N(0, I)). Returns the three parts and their sum ``"bound"``, in the
         data's coordinates (d·log scale added to L_0)."""
-        if variance not in _VARIANCES:
-            raise ValueError(f"variance must be one of {_VARIANCES}; got {variance!r}")
+        check_choice(variance, "variance", _VARIANCES)
         x = check_tensor(x, "x", ndim=2)
         if x.shape[1] != self.config["dim"]:
             raise ValueError(f"x must have {self.config['dim']} columns; got {tuple(x.shape)}")

@@ -35,7 +35,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from ._validate import MAX_LAYERS, check_int, check_real
+from ._validate import MAX_LAYERS, check_choice, check_int, check_real
 from ._validate import check_rows as _check_rows
 from .device import resolve_device
 from .models import GenerativeModel, batches, check_fit_args, load_pretrained, prepare_data, train
@@ -331,8 +331,7 @@ class Flow(GenerativeModel):
         self.dim = check_int(dim, "dim", minimum=2)
         layers = check_int(layers, "layers", minimum=1, maximum=MAX_LAYERS)
         seed = check_int(seed, "seed", minimum=0)
-        if kind not in KINDS:
-            raise ValueError(f"kind must be one of {KINDS}; got {kind!r}")
+        check_choice(kind, "kind", KINDS)
         steps: list[FlowLayer] = []
         for k in range(layers):
             flip = k % 2 == 1
@@ -554,6 +553,5 @@ PRETRAINED = {
 
 def pretrained(name: str, *, device=None) -> Flow:
     """Load the shipped flow for ``"moons"``, ``"ring"`` or ``"swissroll"`` (hash-checked)."""
-    if name not in ("moons", "ring", "swissroll"):
-        raise ValueError(f"name must be 'moons', 'ring' or 'swissroll'; got {name!r}")
+    check_choice(name, "name", ("moons", "ring", "swissroll"))
     return load_pretrained(f"flow_{name}", Flow, device=device)

@@ -42,7 +42,14 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from ._validate import check_broadcastable, check_int, check_iterations, check_real, check_tensor
+from ._validate import (
+    check_broadcastable,
+    check_choice,
+    check_int,
+    check_iterations,
+    check_real,
+    check_tensor,
+)
 from .device import resolve_device
 from .models import GenerativeModel, batches, check_fit_args, prepare_data, train
 
@@ -67,8 +74,7 @@ LOG4 = math.log(4.0)
 
 
 def _check_loss(loss: object) -> str:
-    if loss not in LOSSES:
-        raise ValueError(f"loss must be one of {LOSSES}; got {loss!r}")
+    check_choice(loss, "loss", LOSSES)
     return loss  # type: ignore[return-value]
 
 
@@ -267,8 +273,7 @@ class GAN(GenerativeModel):
             raise TypeError(f"hidden must be a list of layer widths; got {hidden!r}")
         hidden = [check_int(h, "hidden width", minimum=1) for h in hidden]
         n_classes = check_int(n_classes, "n_classes", minimum=0)
-        if output not in ("identity", "sigmoid"):
-            raise ValueError(f"output must be 'identity' or 'sigmoid'; got {output!r}")
+        check_choice(output, "output", ("identity", "sigmoid"))
         if not isinstance(spectral_norm, bool):
             raise TypeError(f"spectral_norm must be True or False; got {spectral_norm!r}")
         n_snapshots = check_int(n_snapshots, "n_snapshots", minimum=0)
