@@ -142,11 +142,11 @@ def check_rows(x: object, name: str, dim: int, *, finite: bool = True) -> Tensor
 
 
 def _bounds_text(low, high, low_open, high_open) -> str:
-    """``"> 0"``, ``"lie in [0, 1)"``... : the allowed range in words, for error messages."""
+    """``"be > 0"``, ``"lie in [0, 1)"``... : the allowed range in words, for error messages."""
     if high is None:
-        return f"{'>' if low_open else '>='} {low:g}"
+        return f"be {'>' if low_open else '>='} {low:g}"
     if low is None:
-        return f"{'<' if high_open else '<='} {high:g}"
+        return f"be {'<' if high_open else '<='} {high:g}"
     opening, closing = "(" if low_open else "[", ")" if high_open else "]"
     return f"lie in {opening}{low:g}, {high:g}{closing}"
 
@@ -179,7 +179,7 @@ def check_real(
     too_high = high is not None and (value >= high if high_open else value > high)
     if too_low or too_high:
         raise ValueError(
-            f"{name} must be {_bounds_text(low, high, low_open, high_open)}; got {value:g}"
+            f"{name} must {_bounds_text(low, high, low_open, high_open)}; got {value:g}"
         )
     return value
 
@@ -290,7 +290,7 @@ def check_values(
     if bad.any():
         offender = values[bad].flatten()[0].item()
         where = _bounds_text(low, high, low_open, high_open)
-        raise ValueError(f"{name} must be {where} everywhere; got {offender:g}")
+        raise ValueError(f"{name} must {where} everywhere; got {offender:g}")
     return x
 
 

@@ -140,8 +140,9 @@ def is_positive_semidefinite(A: object, tol: float = 1e-12) -> bool:
 
 
 def condition_number(A: object) -> Tensor:
-    """``κ₂(A) = σ_max / σ_min`` (``inf`` for a singular matrix); for a symmetric positive
-    definite ``A`` it equals ``λ_max / λ_min``."""
+    """``κ₂(A) = σ_max / σ_min`` (``inf`` for a singular matrix, σ_min = 0; rounding can leave
+    a numerically singular one a huge finite value); for a symmetric positive definite ``A``
+    it equals ``λ_max / λ_min``."""
     A = _square(A)
     s = torch.linalg.svdvals(A)
     if s[-1] == 0:  # singular: σ_min = 0 (and 0/0 for the zero matrix) means κ = inf
