@@ -3,12 +3,17 @@
 nbval only reads ``.ipynb`` files. With ``--nbval-lax`` (or ``--nbval``) this hook also collects
 each chapter ``book/**/*.md`` that carries a jupytext header: jupytext converts it to a notebook
 in pytest's temporary folder (never in the repository) and nbval runs that notebook's cells one by
-one, with the kernel started in the chapter's own folder. It also holds the
-``one_torch_thread`` fixture that several test modules use.
+one, with the kernel started in the chapter's own folder. It also holds the fixtures that several
+test modules use: ``one_torch_thread``, ``target_device``/``target`` (the device under test, from
+``GF_TEST_DEVICE``) and ``browser``.
+
+Nothing here imports nbval, torch or playwright at import time, so that a machine without them
+(the bare GPU machine has torch but no nbval) can still run ``python -m pytest tests/test_cuda.py``.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from pathlib import Path
@@ -31,31 +36,31 @@ def pytest_collect_file(file_path: Path, parent):
         return None
     if BOOK not in file_path.parents or not is_notebook_chapter(file_path):
         return None
-    return MystChapter.from_parent(parent, path=file_path)
+    return _myst_chapter_class().from_parent(parent, path=file_path)
 
 
-def _nbval_file_class():
+@functools.cache
+def _myst_chapter_class():
+    """nbval's notebook collector, fed by jupytext instead of reading an ``.ipynb`` (built on
+    first use: only runs with ``--nbval``/``--nbval-lax`` need nbval)."""
     from nbval.plugin import IPyNbFile
 
-    return IPyNbFile
+    class MystChapter(IPyNbFile):
+        def collect(self):
+            import jupytext
+            import nbformat
+            import nbval.plugin
 
+            nb = jupytext.read(self.path)
+            tmp = self.config._tmp_path_factory.mktemp("chapters") / (self.path.stem + ".ipynb")
+            nbformat.write(nb, tmp)  # kept for inspection when a cell fails
+            converted = nbformat.read(tmp, as_version=4)
+            # nbval's collect() reads self.path with nbformat.read; hand it the converted notebook
+            with mock.patch.object(nbval.plugin.nbformat, "read", lambda *a, **k: converted):
+                items = list(super().collect())
+            return items
 
-class MystChapter(_nbval_file_class()):
-    """nbval's notebook collector, fed by jupytext instead of reading an ``.ipynb``."""
-
-    def collect(self):
-        import jupytext
-        import nbformat
-        import nbval.plugin
-
-        nb = jupytext.read(self.path)
-        tmp = self.config._tmp_path_factory.mktemp("chapters") / (self.path.stem + ".ipynb")
-        nbformat.write(nb, tmp)  # kept for inspection when a cell fails
-        converted = nbformat.read(tmp, as_version=4)
-        # nbval's collect() reads self.path with nbformat.read; hand it the converted notebook.
-        with mock.patch.object(nbval.plugin.nbformat, "read", lambda *a, **k: converted):
-            items = list(super().collect())
-        return items
+    return MystChapter
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -71,6 +76,36 @@ def one_torch_thread():
 
     with single_thread():
         yield
+
+
+# The devices the device checks run on: GF_TEST_DEVICE, a comma-separated list ("cpu" unless set;
+# "cuda", "cuda:1", "cpu,cuda"). A CUDA entry is skipped on a machine without a GPU.
+TEST_DEVICES = [d.strip() for d in os.environ.get("GF_TEST_DEVICE", "cpu").split(",") if d.strip()]
+
+
+@pytest.fixture(scope="session", params=TEST_DEVICES)
+def target_device(request):
+    """The ``torch.device`` under test. On CUDA, TF32 is off in float32 matmuls and convolutions
+    for the session, so that float32 results can be compared with the CPU's."""
+    import torch
+
+    dev = torch.device(request.param)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        pytest.skip(f"GF_TEST_DEVICE={request.param} needs a CUDA GPU; this machine has none")
+    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+    try:
+        yield dev
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
+
+
+@pytest.fixture(scope="session")
+def target(target_device):
+    """``helpers.Target`` for the device under test: run there, compare with the CPU."""
+    from helpers import Target
+
+    return Target(target_device)
 
 
 # Debian's Chromium by default; `make ... CHROMIUM=/path` (GF_CHROMIUM) names another build.

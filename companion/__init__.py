@@ -25,11 +25,27 @@ Modules:
 
 from __future__ import annotations
 
-from .device import default_device, resolve_device, seed_everything, use_threads
+import importlib
 
 __version__ = "0.1.0"
 
 __all__ = ["setup", "default_device", "resolve_device", "seed_everything", "__version__"]
+
+# Imported on first use, so that `import companion.sphinxext` (the book build's Sphinx extension)
+# does not pull in torch through this package's __init__.
+_FROM_DEVICE = ("default_device", "resolve_device", "seed_everything")
+
+
+def __getattr__(name: str):
+    if name in _FROM_DEVICE:
+        return getattr(importlib.import_module(".device", __name__), name)
+    if name == "device":  # `import companion; companion.device` worked when __init__ imported it
+        return importlib.import_module(".device", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_FROM_DEVICE, "device"})
 
 
 def setup(seed: int = 0, device=None, threads: int | None = None):
@@ -49,6 +65,7 @@ def setup(seed: int = 0, device=None, threads: int | None = None):
         the ``GF_THREADS`` environment variable says otherwise).
     """
     from . import theme
+    from .device import resolve_device, seed_everything, use_threads
 
     seed_everything(seed)
     use_threads(threads)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 import numbers
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -45,6 +46,7 @@ __all__ = [
     "check_iterations",
     "check_dim",
     "check_rows",
+    "check_array",
     "check_callable",
     "MAX_LAYERS",
     "check_choice",
@@ -131,6 +133,21 @@ def check_tensor(
     if not allow_empty and x.numel() == 0:
         raise ValueError(f"{name} is empty (shape {tuple(x.shape)}); it needs at least one value")
     return check_finite(x, name, allow_inf=allow_inf) if finite else x
+
+
+def check_array(x: object, name: str, *, allow_empty: bool = True) -> np.ndarray:
+    """``x`` (a NumPy array, a list, a number) as a float64 NumPy array of finite values."""
+    if isinstance(x, Tensor):
+        x = check_tensor(x, name, allow_empty=allow_empty).detach().cpu().numpy()
+    try:
+        arr = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be an array of real numbers; got {_kind(x)}") from None
+    if not allow_empty and arr.size == 0:
+        raise ValueError(f"{name} is empty; it needs at least one value")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return arr
 
 
 def check_rows(x: object, name: str, dim: int, *, finite: bool = True) -> Tensor:

@@ -82,6 +82,9 @@ __all__ = [
     "mse_loss",
     "focal_loss",
     "focal_loss_multiclass",
+    "focal_batch",
+    "positive_loss_share",
+    "recurrent_setup",
 ]
 
 _SQRT2 = math.sqrt(2.0)
@@ -710,3 +713,35 @@ def focal_loss_multiclass(
     gamma = _gamma(gamma)
     log_py = log_softmax(logits, dim=-1).gather(1, target[:, None].long())[:, 0]
     return _reduce(-((1 - torch.exp(log_py)).clamp(min=0) ** gamma) * log_py, reduction)
+
+
+# == moved from explore/components.py ==
+
+
+def focal_batch(n_easy: int = 990, n_hard: int = 10) -> tuple[Tensor, Tensor]:
+    """An imbalanced batch as logits and binary targets: many easy, confidently right negatives
+    (``p_t = 0.95``) and a few hard positives the model gets wrong (``p_t = 0.3``)."""
+    n_easy, n_hard = check_int(n_easy, "n_easy"), check_int(n_hard, "n_hard")
+    easy = torch.full((n_easy,), -math.log(0.95 / 0.05), dtype=torch.float64)  # σ(ℓ) = 0.05
+    hard = torch.full((n_hard,), math.log(0.3 / 0.7), dtype=torch.float64)  # σ(ℓ) = 0.3
+    logits = torch.cat([easy, hard])
+    target = torch.cat([torch.zeros(n_easy, dtype=torch.float64), torch.ones(n_hard)])
+    return logits, target.to(torch.float64)
+
+
+def positive_loss_share(logits: Tensor, target: Tensor, gamma: float) -> float:
+    """The share of a batch's summed focal loss (:func:`focal_loss`, ``gamma = 0``: the
+    cross-entropy) that comes from its positive examples (``target == 1``)."""
+    per = focal_loss(logits, target, gamma=gamma, reduction="none")
+    return float(per[target == 1].sum() / per.sum())
+
+
+def recurrent_setup(d: int = 16, steps: int = 60, seed: int = 0) -> tuple[Tensor, Tensor, Tensor]:
+    """A random orthogonal ``Q`` (so ``W = s Q`` has spectral norm ``s``), a start state and
+    ``steps`` small random inputs, all ``d``-dimensional, float64, from a private generator."""
+    d, steps = check_int(d, "d"), check_int(steps, "steps")
+    gen = torch.Generator().manual_seed(check_int(seed, "seed", minimum=0))
+    q, _ = torch.linalg.qr(torch.randn(d, d, generator=gen, dtype=torch.float64))
+    h0 = 0.5 * torch.randn(d, generator=gen, dtype=torch.float64)
+    inputs = 0.3 * torch.randn(steps, d, generator=gen, dtype=torch.float64)
+    return q, h0, inputs

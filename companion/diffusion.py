@@ -42,8 +42,15 @@ from ._validate import (
     check_rows,
     check_tensor,
 )
-from .device import resolve_device
-from .models import GenerativeModel, batches, check_fit_args, prepare_data, train
+from .models import (
+    GenerativeModel,
+    batches,
+    check_lr,
+    fit_run,
+    gaussian_log_prob,
+    merge_hyper,
+    train,
+)
 
 __all__ = [
     "NoiseSchedule",
@@ -57,11 +64,11 @@ __all__ = [
     "gaussian_eps",
     "sliced_wasserstein",
     "fit",
+    "DEFAULTS",
     "PRETRAINED",
 ]
 
 F64 = torch.float64
-LOG_2PI = math.log(2 * math.pi)
 _KINDS = ("linear", "cosine")
 _VARIANCES = ("beta", "beta_tilde")
 EpsFn = Callable[[Tensor, Tensor], Tensor]
@@ -631,8 +638,7 @@ class DiffusionModel(GenerativeModel):
         z1 = sched.q_sample(z, t1, torch.randn(z.shape, generator=generator).to(z.device))
         mean_p = sched.p_mean(z1, t1, self.eps(z1, t1))
         var1 = sched._get("beta", 1, z)
-        decoder = 0.5 * (((z - mean_p) ** 2) / var1 + torch.log(var1) + LOG_2PI).sum(-1)
-        decoder = decoder + d * torch.log(self.scale)
+        decoder = -gaussian_log_prob(z, mean_p, 0.5 * torch.log(var1)) + d * torch.log(self.scale)
         return {
             "prior": prior,
             "diffusion": middle,
@@ -694,6 +700,27 @@ class DiffusionModel(GenerativeModel):
 
 
 # -- training -----------------------------------------------------------------------------------
+#: Every default of :func:`fit`.
+DEFAULTS: dict[str, object] = {
+    # number of Adam steps
+    "steps": 10_000,
+    # number T of diffusion steps
+    "T": 1000,
+    # the noise schedule: "linear" (Ho et al.) or "cosine" (Nichol & Dhariwal)
+    "schedule": "linear",
+    # width of the ε-network's hidden layers
+    "hidden": 64,
+    # number of hidden layers of the ε-network
+    "layers": 3,
+    # size of the sinusoidal time embedding (even)
+    "emb_dim": 32,
+    # Adam's learning rate, decayed to zero along a cosine
+    "lr": 2e-3,
+    # examples per mini-batch (capped at the number of rows)
+    "batch_size": 256,
+}
+
+
 def fit(
     data: Tensor,
     *,
@@ -701,44 +728,50 @@ def fit(
     seed: int = 0,
     device=None,
     progress: bool = True,
-    T: int = 1000,
-    schedule: str = "linear",
-    hidden: int = 64,
-    layers: int = 3,
-    emb_dim: int = 32,
-    lr: float = 2e-3,
-    batch_size: int = 256,
+    **hyper,
 ) -> DiffusionModel:
     """Train a :class:`DiffusionModel` on ``data`` (rows are examples) with L_simple and Adam,
-    the learning rate decaying to zero on a cosine; default 10 000 steps. The data are
-    standardised first (their mean and overall standard deviation are stored in the model)."""
-    steps = check_fit_args(steps, seed, progress, default_steps=10_000)
-    lr = check_real(lr, "lr")
-    if lr <= 0:
-        raise ValueError(f"lr must be > 0; got {lr}")
-    device = resolve_device(device)
-    x = prepare_data(data, device=device)
-    gen = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
-    model = DiffusionModel(
-        dim=x.shape[1], T=T, schedule=schedule, hidden=hidden, layers=layers, emb_dim=emb_dim
-    ).to(device)
-    model.shift.copy_(x.mean(0))
-    model.scale.copy_((x - x.mean(0)).pow(2).mean().sqrt().clamp(min=1e-8))
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
-    stream = batches(x, batch_size, gen)
-    model.train()
+    the learning rate decaying to zero on a cosine; ``steps`` defaults to ``DEFAULTS["steps"]``
+    (10 000). Every hyper-parameter (``T``, ``schedule``, ``hidden``, ``layers``, ``emb_dim``,
+    ``lr``, ``batch_size``) and its default is in :data:`DEFAULTS`. The data are standardised
+    first (their mean and overall standard deviation are stored in the model). The caller's
+    global random state is left unchanged."""
+    h = merge_hyper(DEFAULTS, hyper)
+    lr = check_lr(h["lr"])
+    with fit_run(
+        data,
+        steps=steps,
+        seed=seed,
+        device=device,
+        progress=progress,
+        default_steps=DEFAULTS["steps"],
+    ) as run:
+        x, gen = run.data, run.generator
+        model = DiffusionModel(
+            dim=x.shape[1],
+            T=h["T"],
+            schedule=h["schedule"],
+            hidden=h["hidden"],
+            layers=h["layers"],
+            emb_dim=h["emb_dim"],
+        ).to(run.device)
+        model.shift.copy_(x.mean(0))
+        model.scale.copy_((x - x.mean(0)).pow(2).mean().sqrt().clamp(min=1e-8))
+        optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=run.steps)
+        stream = batches(x, h["batch_size"], gen)
+        model.train()
 
-    def step(i: int) -> dict[str, Tensor]:
-        loss = model.loss_simple(next(stream), generator=gen)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        sched.step()
-        return {"L_simple": loss.detach()}
+        def step(i: int) -> dict[str, Tensor]:
+            loss = model.loss_simple(next(stream), generator=gen)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            sched.step()
+            return {"L_simple": loss.detach()}
 
-    train(step, steps, model=model, progress=progress, desc="diffusion (L_simple)", log_every=50)
+        desc = "diffusion (L_simple)"
+        train(step, run.steps, model=model, progress=progress, desc=desc, log_every=50)
     return model.eval()
 
 
@@ -774,3 +807,46 @@ PRETRAINED: dict[str, Callable[[], DiffusionModel]] = {
     "diffusion_ring_default": _pretrained_ring_default,
     "diffusion_moons": _pretrained_moons,
 }
+
+
+# == moved from explore/diffusion.py ==
+
+
+def forward_chain(x0: Tensor, schedule: NoiseSchedule, seed: int = 0) -> Tensor:
+    """The forward chain run step by step: ``x_t = sqrt(1 − β_t) x_{t−1} + sqrt(β_t) z_t`` for
+    t = 1..T from ``x0`` (float64, fresh noise from a private generator seeded with ``seed``).
+
+    Returns every state, shape ``(T + 1, *x0.shape)`` (index 0 is ``x0``): its law at step t is
+    the closed form ``q(x_t | x_0)`` of :meth:`NoiseSchedule.q_sample`, which the chapter's
+    figure sets beside it.
+    """
+    if not isinstance(schedule, NoiseSchedule):
+        raise TypeError(f"schedule must be a NoiseSchedule; got {type(schedule).__name__}")
+    x = check_tensor(x0, "x0").detach().cpu().double()
+    g = torch.Generator().manual_seed(check_int(seed, "seed", minimum=0))
+    path = [x]
+    for t in range(1, schedule.T + 1):
+        b = float(schedule.beta(t))
+        z = torch.randn(x.shape, generator=g, dtype=torch.float64)
+        x = math.sqrt(1 - b) * x + math.sqrt(b) * z  # one step of q(x_t | x_{t-1})
+        path.append(x)
+    return torch.stack(path)
+
+
+@torch.no_grad()
+def score_on_grid(model: DiffusionModel, t: int, grid: int = 15) -> tuple[Tensor, Tensor]:
+    """The learned score of q(z_t) (standardised coordinates) on a ``grid × grid`` lattice of
+    [-3, 3]²: the lattice points ``(grid², 2)`` and the score vectors there (on the CPU)."""
+    if not isinstance(model, DiffusionModel):
+        raise TypeError(f"model must be a DiffusionModel; got {type(model).__name__}")
+    t = check_int(t, "t", minimum=1)
+    if t > model.T:
+        raise ValueError(f"t must lie in [1, {model.T}]; got {t}")
+    axis = torch.linspace(-3, 3, check_int(grid, "grid", minimum=2))
+    xx, yy = torch.meshgrid(axis, axis, indexing="ij")
+    z = torch.stack([xx.ravel(), yy.ravel()], 1).to(model.device)
+    tt = torch.full((z.shape[0],), t, dtype=torch.long, device=z.device)
+    return z.cpu(), model.score(z, tt).cpu()
+
+
+__all__ += ["forward_chain", "score_on_grid"]

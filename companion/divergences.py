@@ -862,3 +862,255 @@ def mmd2(x: Tensor, y: Tensor, bandwidth: float | Tensor = 1.0, unbiased: bool =
         within_x = _rbf_sum(x, None, gamma, False) / (n * n)
         within_y = _rbf_sum(y, None, gamma, False) / (m * m)
     return within_x + within_y - 2.0 * cross
+
+
+# == moved from explore/divergences.py ==
+# One-dimensional Gaussian mixtures and the values the chapter's figures print about them
+# (closed form where one exists, else quadrature on a fine grid), the disjoint-supports example,
+# the exact OT cost of two equal-size clouds, and MMD² for batches of sample pairs.
+
+_F64 = torch.float64
+_QUAD_GRID = torch.linspace(-30.0, 30.0, 6001, dtype=_F64)
+_QUAD_DX = float(_QUAD_GRID[1] - _QUAD_GRID[0])
+_QUAD_U = (torch.arange(2000, dtype=_F64) + 0.5) / 2000
+
+
+class Mixture:
+    """A one-dimensional Gaussian mixture ``sum_k w_k N(mu_k, sigma_k^2)`` (σ = std).
+
+    ``components`` is a non-empty list of ``(weight, mean, std)`` triples, weights > 0 summing
+    to one, std > 0.
+    """
+
+    def __init__(self, components):
+        if not isinstance(components, (list, tuple)) or len(components) == 0:
+            raise ValueError("a mixture needs a non-empty list of (weight, mean, std) triples")
+        comps = []
+        for k, comp in enumerate(components):
+            if not isinstance(comp, (list, tuple)) or len(comp) != 3:
+                raise ValueError(f"component {k} must be a (weight, mean, std) triple")
+            w, m, s = (
+                check_real(v, f"component {k} {n}") for v, n in zip(comp, "wms", strict=True)
+            )
+            if w <= 0 or s <= 0:
+                raise ValueError(f"component {k} needs weight > 0 and std > 0, got {comp}")
+            comps.append((w, m, s))
+        total = sum(w for w, _, _ in comps)
+        if abs(total - 1.0) > 1e-9:
+            raise ValueError(f"mixture weights must sum to 1, got {total}")
+        self.components = tuple(comps)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Mixture) and self.components == other.components
+
+    def __hash__(self) -> int:
+        return hash(self.components)
+
+    def __repr__(self) -> str:
+        return f"Mixture({list(self.components)})"
+
+    @property
+    def is_gaussian(self) -> bool:
+        return len(self.components) == 1
+
+    def log_pdf(self, x: Tensor) -> Tensor:
+        """``log p(x)`` elementwise (a log-sum-exp over the components)."""
+        x = check_tensor(x, "x", allow_empty=True)
+        terms = [
+            math.log(w) + torch.distributions.Normal(x.new_tensor(m), x.new_tensor(s)).log_prob(x)
+            for w, m, s in self.components
+        ]
+        return torch.logsumexp(torch.stack(terms), dim=0)
+
+    def cdf(self, x: Tensor) -> Tensor:
+        """``P(X <= x)`` elementwise."""
+        x = check_tensor(x, "x", allow_empty=True)
+        # erfc keeps the far left tail accurate (1 + erf would round it to 0).
+        return sum(
+            w * 0.5 * torch.erfc(-(x - m) / (s * math.sqrt(2))) for w, m, s in self.components
+        )
+
+    def mean(self) -> float:
+        return sum(w * m for w, m, _ in self.components)
+
+    def variance(self) -> float:
+        mu = self.mean()
+        return sum(w * (s**2 + (m - mu) ** 2) for w, m, s in self.components)
+
+
+def _mixture_on_grid(d: Mixture) -> dict[str, Tensor]:
+    """A mixture on the quadrature grid (±30, 6001 points): log-density, cell probabilities
+    (renormalised; the mass beyond ±30 is below 1e-15 for the book's mixtures), CDF, and the
+    quantiles at 2000 midpoints (monotone interpolation of the CDF)."""
+    import numpy as np
+
+    lp = d.log_pdf(_QUAD_GRID)
+    m = torch.exp(lp) * _QUAD_DX
+    cdf = d.cdf(_QUAD_GRID)
+    quant = torch.from_numpy(np.interp(_QUAD_U.numpy(), cdf.numpy(), _QUAD_GRID.numpy()))
+    return {"log_pdf": lp, "mass": m / m.sum(), "cdf": cdf, "quantile": quant}
+
+
+def _mixture_rbf_mean(a: Mixture, b: Mixture, h: float) -> float:
+    """E k(X, Y) for independent X ~ a, Y ~ b and k(x, y) = exp(-(x-y)^2 / (2h^2)) (exact)."""
+    total = 0.0
+    for wa, ma, sa in a.components:
+        for wb, mb, sb in b.components:
+            v = h**2 + sa**2 + sb**2
+            total += wa * wb * h / math.sqrt(v) * math.exp(-((ma - mb) ** 2) / (2 * v))
+    return total
+
+
+def _gaussian_rows(p: Mixture, q: Mixture) -> dict[str, tuple]:
+    """KL both ways and W₂ of two Gaussians, closed form."""
+    (_, m1, s1), (_, m2, s2) = p.components[0], q.components[0]
+    cov = [torch.tensor([[s**2]], dtype=_F64) for s in (s1, s2)]
+    mus = [torch.tensor([m], dtype=_F64) for m in (m1, m2)]
+    return {
+        "KL(p‖q)": (float(kl_gaussian(m1, s1, m2, s2)), "closed form"),
+        "KL(q‖p)": (float(kl_gaussian(m2, s2, m1, s1)), "closed form"),
+        "W₂": (float(wasserstein_gaussian(mus[0], cov[0], mus[1], cov[1])), "closed form"),
+    }
+
+
+def divergence_table(p: Mixture, q: Mixture, bandwidth: float = 1.0) -> dict[str, tuple]:
+    """Every divergence between two 1-D mixtures, as ``name -> (value, how)``.
+
+    ``how`` is "closed form" or "quadrature". KL, JS in nats; W₁, W₂ distances (not powers);
+    MMD² with the RBF kernel of the given bandwidth (exact for mixtures of Gaussians).
+    """
+    if not isinstance(p, Mixture) or not isinstance(q, Mixture):
+        raise TypeError("p and q must be Mixture objects")
+    h = check_real(bandwidth, "bandwidth")
+    if h <= 0:
+        raise ValueError(f"bandwidth must be > 0, got {h}")
+    gp, gq = _mixture_on_grid(p), _mixture_on_grid(q)
+    exact = _gaussian_rows(p, q) if p.is_gaussian and q.is_gaussian else {}
+    out: dict[str, tuple] = {}
+    for key, a, b in (("KL(p‖q)", gp, gq), ("KL(q‖p)", gq, gp)):
+        lp, lq = a["log_pdf"], b["log_pdf"]
+        quad = (float(torch.sum(torch.exp(lp) * (lp - lq)) * _QUAD_DX), "quadrature")
+        out[key] = exact.get(key, quad)
+    mp, mq = gp["mass"], gq["mass"]
+    out["JS(p‖q)"] = (float(js_discrete(mp, mq)), "quadrature")
+    out["TV(p, q)"] = (float(total_variation(mp, mq)), "quadrature")
+    out["Hellinger"] = (float(hellinger(mp, mq)), "quadrature")
+    # W1 in one dimension is the area between the two CDFs.
+    out["W₁"] = (float(torch.sum(torch.abs(gp["cdf"] - gq["cdf"])) * _QUAD_DX), "quadrature")
+    w2 = float(torch.sqrt(torch.mean((gp["quantile"] - gq["quantile"]) ** 2)))
+    out["W₂"] = exact.get("W₂", (w2, "quadrature"))
+    mmd = _mixture_rbf_mean(p, p, h) + _mixture_rbf_mean(q, q, h) - 2 * _mixture_rbf_mean(p, q, h)
+    out["MMD² (h=1)" if h == 1.0 else f"MMD² (h={h:g})"] = (max(mmd, 0.0), "closed form")
+    return out
+
+
+def disjoint_values(theta: float, cells: int = 2000) -> dict[str, float]:
+    """p = U[0, 1], q = U[θ, θ + 1]: KL(p‖q), JS(p‖q) and W₁.
+
+    JS and KL use the two distributions discretised on a common grid of ``cells`` cells per unit
+    length (exact for θ on that grid); W₁ uses ``cells`` quantile points of each.
+    """
+    theta = check_real(theta, "theta")
+    if theta < 0:
+        raise ValueError(f"theta must be >= 0, got {theta}")
+    n = check_int(cells, "cells", minimum=1)
+    k = round(theta * n)
+    p = torch.zeros(n + k, dtype=_F64)
+    q = torch.zeros(n + k, dtype=_F64)
+    p[:n] = 1.0 / n
+    q[k : k + n] = 1.0 / n
+    u = (torch.arange(n, dtype=_F64) + 0.5) / n
+    return {
+        "KL": float(kl_discrete(p, q)),
+        "JS": float(js_discrete(p, q)),
+        "W1": float(wasserstein_1d(u, u + theta)),
+    }
+
+
+def ot_assignment_cost(x: Tensor, y: Tensor) -> float:
+    """Exact optimal-transport cost with squared Euclidean cost between two equal-size uniform
+    clouds ``(n, d)``: the mean cost of the best assignment (Hungarian algorithm, SciPy)."""
+    from scipy.optimize import linear_sum_assignment
+
+    x, y = _check_clouds(x, y)
+    if x.shape[0] != y.shape[0]:
+        raise ValueError(f"x and y need the same number of points; got {x.shape[0]}, {y.shape[0]}")
+    c = torch.cdist(x.detach().cpu(), y.detach().cpu()) ** 2
+    rows, cols = linear_sum_assignment(c.numpy())
+    return float(c[rows, cols].mean())
+
+
+def batch_sqdist(a: Tensor, b: Tensor) -> Tensor:
+    """Squared distances ``(R, n, m)`` between batched clouds ``(R, n, d)`` and ``(R, m, d)``
+    (``torch.cdist`` is slow on many small batches)."""
+    a, b = check_tensor(a, "a", ndim=3), check_tensor(b, "b", ndim=3)
+    if a.shape[0] != b.shape[0] or a.shape[2] != b.shape[2]:
+        raise ValueError(
+            f"a (R, n, d) and b (R, m, d) need the same R and d; got {tuple(a.shape)}, "
+            f"{tuple(b.shape)}"
+        )
+    d2 = a.square().sum(-1)[:, :, None] + b.square().sum(-1)[:, None, :] - 2 * a @ b.mT
+    return d2.clamp_min(0)
+
+
+def mmd2_from_sqdist(dxx: Tensor, dyy: Tensor, dxy: Tensor, bandwidth: float):
+    """``(unbiased, biased)`` batched RBF MMD² from the three squared-distance matrices of
+    :func:`batch_sqdist` (the same estimators as :func:`mmd2`)."""
+    h = check_real(bandwidth, "bandwidth", positive=True)
+    dxx, dyy = check_tensor(dxx, "dxx", ndim=3), check_tensor(dyy, "dyy", ndim=3)
+    dxy = check_tensor(dxy, "dxy", ndim=3)
+    n, m = dxx.shape[1], dyy.shape[1]
+    if dxx.shape[2] != n or dyy.shape[2] != m or dxy.shape != (dxx.shape[0], n, m):
+        raise ValueError(
+            f"need dxx (R, n, n), dyy (R, m, m), dxy (R, n, m); got {tuple(dxx.shape)}, "
+            f"{tuple(dyy.shape)}, {tuple(dxy.shape)}"
+        )
+    if n < 2 or m < 2 or dxy.shape[0] != dyy.shape[0]:
+        raise ValueError("the unbiased estimate needs n, m >= 2 and one batch size R")
+    kxx, kyy = torch.exp(-dxx / (2 * h * h)), torch.exp(-dyy / (2 * h * h))
+    cross = 2 * torch.exp(-dxy / (2 * h * h)).mean((1, 2))
+    sum_xx, sum_yy = kxx.sum((1, 2)), kyy.sum((1, 2))
+    # exp(0) = 1 on the diagonals, so removing them subtracts n and m.
+    unbiased = (sum_xx - n) / (n * (n - 1)) + (sum_yy - m) / (m * (m - 1)) - cross
+    biased = sum_xx / n**2 + sum_yy / m**2 - cross
+    return unbiased, biased
+
+
+def mmd2_batch(x: Tensor, y: Tensor, bandwidth: float, unbiased: bool = True) -> Tensor:
+    """:func:`mmd2` for a batch of sample pairs ``(R, n, d)``, ``(R, m, d)``: shape ``(R,)``.
+
+    Same estimators, vectorised over the leading dimension (many repetitions in one call).
+    """
+    x, y = check_tensor(x, "x"), check_tensor(y, "y")
+    if x.dim() != 3 or y.dim() != 3 or x.shape[0] != y.shape[0] or x.shape[2] != y.shape[2]:
+        raise ValueError(
+            f"need x (R, n, d) and y (R, m, d), got {tuple(x.shape)}, {tuple(y.shape)}"
+        )
+    if unbiased and min(x.shape[1], y.shape[1]) < 2:
+        raise ValueError("the unbiased MMD^2 needs at least 2 samples on each side")
+    both = mmd2_from_sqdist(batch_sqdist(x, x), batch_sqdist(y, y), batch_sqdist(x, y), bandwidth)
+    return both[0] if unbiased else both[1]
+
+
+def mmd2_gaussian_shift(shift: float, bandwidth: float, dim: int = 2) -> float:
+    """Population MMD² between N(0, I_d) and N(shift·e₁, I_d) for the RBF kernel of bandwidth h:
+    ``2 (h²/(h²+2))^{d/2} (1 − exp(−shift²/(2(h²+2))))``."""
+    shift = check_real(shift, "shift")
+    h = check_real(bandwidth, "bandwidth")
+    if h <= 0:
+        raise ValueError(f"bandwidth must be > 0, got {h}")
+    d = check_int(dim, "dim", minimum=1)
+    v = h**2 + 2.0
+    return 2 * (h**2 / v) ** (d / 2) * (1 - math.exp(-(shift**2) / (2 * v)))
+
+
+__all__ += [
+    "Mixture",
+    "divergence_table",
+    "disjoint_values",
+    "ot_assignment_cost",
+    "batch_sqdist",
+    "mmd2_from_sqdist",
+    "mmd2_batch",
+    "mmd2_gaussian_shift",
+]

@@ -17,10 +17,30 @@ What the reader gets depends on where the chapter runs:
     ``plotly.graph_objects.FigureWidget`` in place, so every value in the range works, not only
     the grid points.
 
-The mode is chosen by :func:`resolve_mode`: the ``GF_FIGURE_MODE`` environment variable when set
+The mode is chosen by :func:`resolve_mode` (it lives in ``companion._mode``, the one place that
+reads and writes the mode): the ``GF_FIGURE_MODE`` environment variable when set
 (``companion.sphinxext`` sets it to ``"static"`` for the book build), otherwise ``"live"`` inside a
 Jupyter kernel and ``"static"`` anywhere else. Put the numbers that matter (a divergence, an
 entropy) into the figure's title or annotations: they then change with the slider in both modes.
+
+**Frame order, the Python ↔ JavaScript contract.** A static figure with controls
+``c_0, ..., c_{k-1}`` (in the order given to :func:`interactive`, sliders and choices mixed) of
+grid sizes ``n_0, ..., n_{k-1}`` stores one frame per combination, in the order of
+``itertools.product(c_0.grid(), ..., c_{k-1}.grid())``: row-major (C order), the LAST control
+varying fastest. The frame shown for the grid indices ``(i_0, ..., i_{k-1})`` is number ::
+
+    numpy.ravel_multi_index((i_0, ..., i_{k-1}), (n_0, ..., n_{k-1}))   # C order
+    == ((i_0 * n_1 + i_1) * n_2 + i_2) ... * n_{k-1} + i_{k-1}
+
+(for two controls, ``i * n_1 + j``). ``gf-figures.js`` (``frameIndex``) computes exactly this
+from the spec's ``controls`` list (same order, each with its ``size``): it walks the controls in
+order, reading the ``active`` step of the next plotly slider for a ``"slider"`` control and of the
+next button row (``updatemenus``) for a ``"choice"`` control, and accumulates
+``index = index * size + active``. So the plotly sliders appear in ``layout.sliders`` in the
+order of the slider controls and the button rows in ``layout.updatemenus`` in the order of the
+choice controls; :meth:`StaticFigure._add_controls` keeps both orders. ``tests/test_figures.py``
+checks the Python side and the browser test ``test_slider_moves_show_frame_ravel`` in
+``tests/test_site.py`` the page side.
 """
 
 from __future__ import annotations
@@ -30,7 +50,6 @@ import html
 import itertools
 import json
 import math
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +59,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from . import theme
+from ._mode import ENV_MODE, resolve_mode
 from ._validate import check_real
 from .device import single_thread
 
@@ -54,8 +74,6 @@ __all__ = [
     "MAX_FRAMES",
 ]
 
-ENV_MODE = "GF_FIGURE_MODE"
-_MODES = ("static", "live")
 #: Upper bound on the number of precomputed parameter combinations in one static figure; it keeps
 #: a page at a few MB.
 MAX_FRAMES = 2000
@@ -194,30 +212,6 @@ class Choice:
 Control = Slider | Choice
 
 
-def resolve_mode(mode: str | None = None) -> str:
-    """Which mode a figure uses: ``mode`` if given, else ``$GF_FIGURE_MODE``, else auto-detect.
-
-    Auto-detection picks ``"live"`` inside a Jupyter kernel (where ipywidgets can talk to a
-    front end) and ``"static"`` elsewhere.
-    """
-    if mode is None or mode == "auto":
-        mode = os.environ.get(ENV_MODE, "").strip().lower() or None
-    if mode is None:
-        return "live" if _in_kernel() else "static"
-    if mode not in _MODES:
-        raise ValueError(f"figure mode must be 'static', 'live' or 'auto', got {mode!r}")
-    return mode
-
-
-def _in_kernel() -> bool:
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover - IPython comes with ipywidgets
-        return False
-    shell = get_ipython()
-    return shell is not None and getattr(shell, "kernel", None) is not None
-
-
 def _check_controls(controls: Sequence[Control]) -> tuple[Control, ...]:
     if not controls:
         raise ValueError("interactive() needs at least one Slider or Choice")
@@ -294,8 +288,9 @@ class StaticFigure:
         The base figure at the controls' starting values, with sliders/buttons in its layout.
     payload : dict
         What ``gf-figures.js`` needs: the controls, the indices of the traces that change, the
-        trace attributes that change and, per parameter combination (row-major over controls),
-        their values plus the layout entries (title, annotations, ...) that change.
+        trace attributes that change and, per parameter combination (row-major over controls:
+        frame ``numpy.ravel_multi_index(indices, sizes)``, see the module docs), their values
+        plus the layout entries (title, annotations, ...) that change.
     """
 
     def __init__(self, make: Callable[..., go.Figure], controls: Sequence[Control], height=460):

@@ -35,10 +35,18 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from ._validate import MAX_LAYERS, check_choice, check_int, check_real
+from ._validate import MAX_LAYERS, check_array, check_choice, check_int, check_real, check_tensor
 from ._validate import check_rows as _check_rows
-from .device import resolve_device
-from .models import GenerativeModel, batches, check_fit_args, load_pretrained, prepare_data, train
+from .models import (
+    GenerativeModel,
+    batches,
+    check_lr,
+    fit_run,
+    gaussian_log_prob,
+    load_pretrained,
+    merge_hyper,
+    train,
+)
 
 __all__ = [
     "FlowLayer",
@@ -49,6 +57,7 @@ __all__ = [
     "Flow",
     "KINDS",
     "fit",
+    "DEFAULTS",
     "nll",
     "density_on_grid",
     "training_data",
@@ -56,7 +65,6 @@ __all__ = [
     "pretrained",
 ]
 
-_LOG_2PI = math.log(2 * math.pi)
 #: Architectures :class:`Flow` can build: couplings only (RealNVP), or Glow's step
 #: (ActNorm → LU linear → coupling).
 KINDS = ("realnvp", "glow")
@@ -363,12 +371,11 @@ class Flow(GenerativeModel):
 
     def base_log_prob(self, z: Tensor) -> Tensor:
         """``log N(z; 0, I)``, one value per row."""
-        z = _check_rows(z, "z", self.dim)
-        return -0.5 * (z.pow(2).sum(1) + self.dim * _LOG_2PI)
+        return gaussian_log_prob(_check_rows(z, "z", self.dim))
 
     def _log_prob(self, x: Tensor) -> Tensor:
         z, ldj = self._to_noise(x)
-        return -0.5 * (z.pow(2).sum(1) + self.dim * _LOG_2PI) + ldj
+        return gaussian_log_prob(z) + ldj
 
     def log_prob(self, x: Tensor) -> Tensor:
         """Exact ``log p_X(x) = log N(f(x); 0, I) + log|det J_f(x)|`` (nats), one per row."""
@@ -415,6 +422,27 @@ def nll(model: Flow, x: Tensor) -> Tensor:
     return -model.log_prob(x).mean()
 
 
+#: Every default of :func:`fit`.
+DEFAULTS: dict[str, object] = {
+    # number of Adam steps (mini-batches)
+    "steps": 2000,
+    # "glow" (ActNorm → LU linear → coupling per step) or "realnvp" (couplings only)
+    "kind": "glow",
+    # number of flow steps K
+    "layers": 4,
+    # width of each coupling's MLP
+    "hidden": 64,
+    # hidden layers of each coupling's MLP
+    "depth": 2,
+    # bound on each coupling's log-scale
+    "bound": 3.0,
+    # Adam's learning rate, decayed along a cosine to 1% of it over the run
+    "lr": 2e-3,
+    # examples per mini-batch (capped at the number of rows)
+    "batch_size": 256,
+}
+
+
 def fit(
     data: Tensor,
     *,
@@ -422,51 +450,50 @@ def fit(
     seed: int = 0,
     device=None,
     progress: bool = True,
-    kind: str = "glow",
-    layers: int = 4,
-    hidden: int = 64,
-    depth: int = 2,
-    bound: float = 3.0,
-    lr: float = 2e-3,
-    batch_size: int = 256,
+    **hyper,
 ) -> Flow:
     """Train a :class:`Flow` on ``data`` (rows are examples) by exact maximum likelihood.
 
     Adam with learning rate ``lr``, decayed along a cosine to 1% of it over ``steps`` (default
-    2000) mini-batches of ``batch_size``. ActNorm layers initialise themselves from the first
-    batch. Returns the model in evaluation mode, its ``history`` holding the training NLL.
+    ``DEFAULTS["steps"]``, 2000) mini-batches of ``batch_size``. Every hyper-parameter (``kind``,
+    ``layers``, ``hidden``, ``depth``, ``bound``, ``lr``, ``batch_size``) and its default is in
+    :data:`DEFAULTS`. ActNorm layers initialise themselves from the first batch. Returns the
+    model in evaluation mode, its ``history`` holding the training NLL; the caller's global
+    random state is left unchanged.
     """
-    steps = check_fit_args(steps, seed, progress, default_steps=2000)
-    lr = check_real(lr, "lr")
-    if lr <= 0:
-        raise ValueError(f"lr must be > 0; got {lr}")
-    device = resolve_device(device)
-    data = prepare_data(data, device=device)
-    torch.manual_seed(seed)
-    model = Flow(
-        dim=data.shape[1],
-        layers=layers,
-        hidden=hidden,
-        depth=depth,
-        bound=bound,
-        kind=kind,
+    h = merge_hyper(DEFAULTS, hyper)
+    lr = check_lr(h["lr"])
+    with fit_run(
+        data,
+        steps=steps,
         seed=seed,
-    ).to(device)
-    gen = torch.Generator().manual_seed(seed)
-    stream = batches(data, batch_size, gen)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps, eta_min=lr / 100)
-    model.train()
+        device=device,
+        progress=progress,
+        default_steps=DEFAULTS["steps"],
+    ) as run:
+        model = Flow(
+            dim=run.data.shape[1],
+            layers=h["layers"],
+            hidden=h["hidden"],
+            depth=h["depth"],
+            bound=h["bound"],
+            kind=h["kind"],
+            seed=seed,
+        ).to(run.device)
+        stream = batches(run.data, h["batch_size"], run.generator)
+        opt = torch.optim.Adam(model.parameters(), lr=lr)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, run.steps, eta_min=lr / 100)
+        model.train()
 
-    def step(_: int) -> dict[str, Tensor]:
-        loss = -model._log_prob(next(stream)).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
-        return {"nll": loss.detach()}
+        def step(_: int) -> dict[str, Tensor]:
+            loss = -model._log_prob(next(stream)).mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            return {"nll": loss.detach()}
 
-    train(step, steps, model=model, progress=progress, desc="flow")
+        train(step, run.steps, model=model, progress=progress, desc="flow")
     return model.eval()
 
 
@@ -555,3 +582,92 @@ def pretrained(name: str, *, device=None) -> Flow:
     """Load the shipped flow for ``"moons"``, ``"ring"`` or ``"swissroll"`` (hash-checked)."""
     check_choice(name, "name", ("moons", "ring", "swissroll"))
     return load_pretrained(f"flow_{name}", Flow, device=device)
+
+
+# == moved from explore/flows.py ==
+# The chapter's one-dimensional sinh–arcsinh flow (its density and the reciprocal-determinant
+# slip), and what the figures of the trained 2-D flows show: the points after every layer with
+# the accumulated log-determinant, and seeded samples.
+
+
+def _check_delta(delta: object) -> float:
+    delta = check_real(delta, "delta")
+    if delta <= 0:
+        raise ValueError(f"delta must be > 0; got {delta}")
+    return delta
+
+
+def sinh_arcsinh(x, eps: float, delta: float, *, reverse: bool = False):
+    """``(f(x), log f'(x))`` for the sinh–arcsinh flow ``f(x) = sinh(δ arcsinh(x) − ε)``
+    (``reverse=True``: ``f⁻¹`` and ``log (f⁻¹)'``). Works on NumPy arrays and on torch tensors."""
+    import numpy as np
+
+    eps, delta = check_real(eps, "eps"), _check_delta(delta)
+    x = (
+        check_tensor(x, "x", allow_empty=True)
+        if isinstance(x, torch.Tensor)
+        else check_array(x, "x")
+    )
+    lib = torch if isinstance(x, torch.Tensor) else np
+    if reverse:
+        inner = (lib.arcsinh(x) + eps) / delta
+        return lib.sinh(inner), lib.log(lib.cosh(inner) / delta) - 0.5 * lib.log1p(x * x)
+    inner = delta * lib.arcsinh(x) - eps
+    return lib.sinh(inner), math.log(delta) + lib.log(lib.cosh(inner)) - 0.5 * lib.log1p(x * x)
+
+
+def monotone_density(x, eps: float, delta: float, *, slip: bool = False):
+    """The density of ``X = f⁻¹(Z)``, ``Z ~ N(0, 1)``, for the sinh–arcsinh ``f``:
+    ``p_X(x) = φ(f(x)) · f'(x)`` (the change of variables, written out: it is what the chapter's
+    figure teaches).
+
+    With ``slip=True`` it returns the wrong formula ``φ(f(x)) / f'(x)`` (the determinant of
+    the other direction), which is not a density in general.
+    """
+    import numpy as np
+
+    z, log_slope = sinh_arcsinh(x, eps, delta)
+    lib = torch if isinstance(x, torch.Tensor) else np
+    log_phi = -0.5 * z * z - 0.5 * math.log(2 * math.pi)
+    return lib.exp(log_phi - log_slope if slip else log_phi + log_slope)
+
+
+def monotone_mass(eps: float, delta: float, lo: float, hi: float, *, n: int = 4001,
+                  slip: bool = False) -> float:  # fmt: skip
+    """∫ :func:`monotone_density` over ``[lo, hi]`` by the trapezoidal rule on ``n`` points."""
+    import numpy as np
+
+    lo, hi = check_real(lo, "lo"), check_real(hi, "hi")
+    if not lo < hi:
+        raise ValueError(f"need lo < hi; got {lo}, {hi}")
+    grid = np.linspace(lo, hi, check_int(n, "n", minimum=2))
+    return float(np.trapezoid(monotone_density(grid, eps, delta, slip=slip), grid))
+
+
+@torch.no_grad()
+def stage_log_dets(model: Flow, x: Tensor) -> tuple[list[Tensor], list[float]]:
+    """The points after every layer (:meth:`Flow.stages`) and the mean over the rows of the
+    log-determinant accumulated up to each stage (0 for the data, ``mean log|det J_f|`` last)."""
+    if not isinstance(model, Flow):
+        raise TypeError(f"model must be a Flow; got {type(model).__name__}")
+    stages = model.stages(x)
+    ldj = [torch.zeros(x.shape[0], device=x.device)]
+    for layer, before in zip(model.layers, stages[:-1], strict=True):
+        ldj.append(ldj[-1] + layer._forward(before)[1])
+    return stages, [float(v.mean()) for v in ldj]
+
+
+@torch.no_grad()
+def sample_seeded(model: Flow, n: int, seed: int = 0) -> Tensor:
+    """``n`` draws of the flow from noise drawn with a private CPU generator seeded with
+    ``seed`` (the same noise on every device; the caller's random state is left alone)."""
+    if not isinstance(model, Flow):
+        raise TypeError(f"model must be a Flow; got {type(model).__name__}")
+    n = check_int(n, "n", minimum=1)
+    gen = torch.Generator().manual_seed(check_int(seed, "seed", minimum=0))
+    ref = next(model.parameters())
+    z = torch.randn(n, model.dim, generator=gen, dtype=ref.dtype).to(ref.device)
+    return model._to_data(z)[0]
+
+
+__all__ += ["sinh_arcsinh", "monotone_density", "monotone_mass", "stage_log_dets", "sample_seeded"]

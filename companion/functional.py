@@ -592,3 +592,20 @@ def mmd_witness(
     if float(norm2) <= 1e-13 * size:
         return torch.zeros_like(f)
     return f / torch.sqrt(norm2)
+
+
+# == moved from explore/functional.py ==
+
+
+def cos_fixed_point(q: float) -> float:
+    """The unique solution of ``x = q cos x`` for ``0 < q <= 2`` (SciPy's ``brentq`` on
+    [−2.5, 2.5], to machine precision): the fixed point of the chapter's contraction example."""
+    from scipy.optimize import brentq
+
+    q = check_real(q, "q")
+    if not 0 < q <= 2:
+        raise ValueError(f"q must lie in (0, 2]; got {q:g}")
+    return brentq(lambda x: x - q * math.cos(x), -2.5, 2.5, xtol=1e-15, rtol=1e-15)
+
+
+__all__ += ["cos_fixed_point"]

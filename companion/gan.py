@@ -41,17 +41,30 @@ import math
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
+from torch.optim.lr_scheduler import LambdaLR
+from torch.optim.swa_utils import get_ema_multi_avg_fn
 
 from ._validate import (
     check_broadcastable,
     check_choice,
     check_int,
-    check_iterations,
     check_real,
+    check_rows,
     check_tensor,
 )
 from .device import resolve_device
-from .models import GenerativeModel, batches, check_fit_args, prepare_data, train
+from .models import (
+    FitRun,
+    GenerativeModel,
+    batch_indices,
+    check_fit_args,
+    check_labels,
+    check_lr,
+    fit_run,
+    merge_hyper,
+    seeded,
+    train,
+)
 
 __all__ = [
     "LOSSES",
@@ -67,6 +80,19 @@ __all__ = [
     "fit",
     "DEFAULTS",
     "PRETRAINED",
+    "CRITERION_GRID",
+    "DSTAR_MIX",
+    "DSTAR_GENERATOR",
+    "CRITIC_PAIR",
+    "log_normal",
+    "criterion_values",
+    "criterion_curve",
+    "dstar_experiment",
+    "critic_experiment",
+    "penalty_of_linear_critic",
+    "centers_for",
+    "snapshot_metrics",
+    "gda_paths",
 ]
 
 LOSSES = ("minimax", "nonsaturating", "wgan", "wgan-gp")
@@ -353,30 +379,50 @@ class GAN(GenerativeModel):
 
 
 # -- training --------------------------------------------------------------------------------------
-#: Hyper-parameters of :func:`fit` and their defaults: the configuration that worked best on the
-#: 2-D sets in ``benchmarks/bench_gan.py`` (non-saturating loss, R1 on real data with γ going
-#: from 0.1 to 0.001, Adam with β1 = 0, linear learning-rate decay, EMA of the generator's weights;
-#: a 2-D latent, batches of 64 and, in :func:`fit`, 8000 steps: many small steps resolve the narrow
-#: modes better than few large ones at the same cost; data standardised and the generator's
-#: initial output spread set to 1).
+#: Every default of :func:`fit`: the configuration that worked best on the 2-D sets in
+#: ``benchmarks/bench_gan.py`` (non-saturating loss, R1 on real data with γ going from 0.1 to
+#: 0.001, Adam with β1 = 0, linear learning-rate decay, EMA of the generator's weights; a 2-D
+#: latent, batches of 64 and 8000 steps: many small steps resolve the narrow modes better than
+#: few large ones at the same cost; data standardised and the generator's initial output spread
+#: set to 1). :data:`LOSS_DEFAULTS` says what another ``loss`` changes.
 DEFAULTS: dict[str, object] = {
+    # number of steps (each: n_critic discriminator updates, then one generator update)
+    "steps": 8000,
+    # "nonsaturating", "minimax", "wgan" or "wgan-gp" (see LOSSES and the module docstring)
     "loss": "nonsaturating",
+    # dimension d of the latent z ~ N(0, I_d)
     "latent_dim": 2,
+    # widths of the hidden layers of both networks (ReLU between layers)
     "hidden": (128, 128, 128),
+    # examples per mini-batch (capped at the number of rows)
     "batch_size": 64,
+    # learning rate of both optimisers (decayed linearly to 0 over the run when decay=True)
     "lr": 1e-3,
+    # Adam's (β1, β2)
     "betas": (0.0, 0.99),
+    # "adam" or "rmsprop"
     "optimizer": "adam",
+    # lower the learning rate linearly to zero over the run
     "decay": True,
+    # discriminator (critic) updates per generator update
     "n_critic": 1,
+    # γ of the R1 penalty γ/2·E‖∇a(x)‖² on real data (0: off)
     "r1": 0.1,
+    # γ moves geometrically from r1 to r1_end over the run (None: constant γ)
     "r1_end": 0.001,
+    # λ of WGAN-GP's gradient penalty
     "gp": 10.0,
+    # the original WGAN's clipping bound c (critic weights kept in [−c, c])
     "clip": 0.01,
+    # decay of the moving average of the generator's weights that sample() uses (0: none)
     "ema": 0.99,
+    # spectral normalisation of every discriminator layer
     "spectral_norm": False,
+    # "identity" (real-valued data, standardised) or "sigmoid" (data in [0, 1])
     "output": "identity",
+    # number of stored snapshots of the generator's samples during training (0: none)
     "n_snapshots": 0,
+    # samples per snapshot
     "snapshot_size": 500,
 }
 
@@ -407,15 +453,11 @@ LOSS_DEFAULTS: dict[str, dict[str, object]] = {
 
 
 def _hyper(hyper: dict) -> dict:
-    unknown = set(hyper) - set(DEFAULTS)
-    if unknown:
-        raise TypeError(f"unknown hyper-parameter(s) {sorted(unknown)}; known: {sorted(DEFAULTS)}")
     loss = _check_loss(hyper.get("loss", DEFAULTS["loss"]))
-    h = {**DEFAULTS, **LOSS_DEFAULTS[loss], **hyper}
-    for key in ("lr", "r1", "gp", "clip", "ema"):
+    h = merge_hyper({**DEFAULTS, **LOSS_DEFAULTS[loss]}, hyper)
+    h["lr"] = check_lr(h["lr"])
+    for key in ("r1", "gp", "clip", "ema"):
         h[key] = check_real(h[key], key)
-    if h["lr"] <= 0:
-        raise ValueError(f"lr must be > 0; got {h['lr']}")
     for key in ("r1", "gp", "clip"):
         if h[key] < 0:
             raise ValueError(f"{key} must be >= 0; got {h[key]}")
@@ -448,6 +490,153 @@ def _optimizer(params, h: dict) -> torch.optim.Optimizer:
     return torch.optim.Adam(params, lr=h["lr"], betas=h["betas"])
 
 
+def _linear_decay(steps: int, decay: bool = True):
+    """The learning-rate factor of step ``i`` for ``LambdaLR``: 1 − i / steps (1 when not
+    ``decay``). (``LinearLR`` gives the same schedule, but by a recursive product whose rounding
+    differs in the last bits, which would change the shipped checkpoints.)"""
+
+    def factor(i: int) -> float:
+        return 1 - i / steps if decay else 1.0
+
+    return factor
+
+
+def _build(x: Tensor, h: dict, n_classes: int, device: torch.device) -> GAN:
+    """The GAN of :func:`fit` for data ``x``; for real-valued data the data's shift and scale
+    are stored and the generator's initial output spread is set to 1 in those units."""
+    n_snap = h["n_snapshots"]
+    model = GAN(
+        x.shape[1],
+        latent_dim=h["latent_dim"],
+        hidden=list(h["hidden"]),
+        n_classes=n_classes,
+        output=h["output"],
+        spectral_norm=h["spectral_norm"],
+        n_snapshots=n_snap,
+        snapshot_size=h["snapshot_size"] if n_snap else 0,
+    ).to(device)
+    if h["output"] == "identity":
+        _standardise(model, x, device)
+    return model
+
+
+@torch.no_grad()
+def _standardise(model: GAN, x: Tensor, device: torch.device) -> None:
+    # One scale for all coordinates, so shapes are kept; a generator that starts as a tiny blob
+    # at the centre of the ring sits where the discriminator's gradient vanishes by symmetry.
+    G = model.generator
+    model.shift.copy_(x.mean(0))
+    model.scale.copy_(x.std().clamp(min=1e-8))
+    last = [m for m in G.modules() if isinstance(m, nn.Linear)][-1]
+    probe = torch.randn(1024, model.latent_dim, device=device)
+    probe_y = torch.zeros(1024, dtype=torch.int64, device=device) if model.n_classes else None
+    spread = G(probe, model.onehot(probe_y, 1024)).std()
+    last.weight.div_(spread)
+    last.bias.zero_()
+    model.generator_ema.load_state_dict(G.state_dict())
+
+
+class _Training:
+    """The state of one :func:`fit` run (standardised data ``u``, optimisers, schedules, EMA,
+    snapshot latents) and its named steps; :meth:`step` is one training step."""
+
+    def __init__(self, model: GAN, u: Tensor, y: Tensor | None, h: dict, run: FitRun):
+        self.model, self.u, self.y, self.h, self.steps = model, u, y, h, run.steps
+        self.device = run.device
+        self.rows = batch_indices(u.shape[0], h["batch_size"], run.generator, run.device)
+        G, D = model.generator, model.discriminator
+        self.opt_g, self.opt_d = _optimizer(G.parameters(), h), _optimizer(D.parameters(), h)
+        factor = _linear_decay(run.steps, h["decay"])
+        self.schedules = [LambdaLR(o, factor) for o in (self.opt_g, self.opt_d)]
+        self.ema = get_ema_multi_avg_fn(h["ema"])
+        self.ema_params = list(model.generator_ema.parameters())
+        n_snap = h["n_snapshots"]
+        self.snap_at = {round(k * run.steps / max(n_snap - 1, 1)): k for k in range(n_snap)}
+        # The snapshot latents have their own generator, so that taking snapshots leaves
+        # training unchanged.
+        snap_gen = torch.Generator().manual_seed(run.seed + 1)
+        self.z_snap = torch.randn(h["snapshot_size"], model.latent_dim, generator=snap_gen)
+        self.z_snap = self.z_snap.to(run.device)
+        self.y_snap = None
+        if model.n_classes:
+            self.y_snap = torch.arange(h["snapshot_size"], device=run.device) % model.n_classes
+
+    def draw(self) -> tuple[Tensor, Tensor | None, Tensor]:
+        """A mini-batch of standardised data, its one-hot labels (or None) and fresh latents."""
+        rows = next(self.rows)
+        onehot = None if self.y is None else F.one_hot(self.y[rows], self.model.n_classes).float()
+        z = torch.randn(rows.shape[0], self.model.latent_dim, device=self.device)
+        return self.u[rows], onehot, z
+
+    @torch.no_grad()
+    def snapshot(self, i: int) -> None:
+        """Store the raw generator's samples of the fixed latents if step ``i`` is a snapshot."""
+        if i in self.snap_at:
+            model, k = self.model, self.snap_at[i]
+            onehot = model.onehot(self.y_snap, len(self.z_snap))
+            model.snapshots[k] = model._to_data(model.generator(self.z_snap, onehot))
+            model.snapshot_steps[k] = i
+
+    def r1_gamma(self, i: int) -> float:
+        """γ of the R1 penalty at step ``i`` (geometric from r1 to r1_end over the run)."""
+        gamma = self.h["r1"]
+        if self.h["r1_end"] is not None:
+            gamma = gamma * (self.h["r1_end"] / gamma) ** (i / self.steps)
+        return gamma
+
+    def discriminator_step(self, i: int) -> Tensor:
+        """One update of the discriminator (critic) on a fresh batch; returns its loss."""
+        h, loss, G, D = self.h, self.h["loss"], self.model.generator, self.model.discriminator
+        real, onehot, z = self.draw()
+        with torch.no_grad():
+            fake = G(z, onehot)
+        if h["r1"] > 0:  # the R1 penalty reuses the forward pass on the real batch
+            real.requires_grad_(True)
+        a_real = D(real, onehot)
+        d_loss = discriminator_loss(a_real, D(fake, onehot), loss)
+        total = d_loss
+        if loss == "wgan-gp":
+            total = total + h["gp"] * gradient_penalty(D, real, fake, onehot)
+        if h["r1"] > 0:  # r1_penalty(D, real, onehot), without a second forward pass
+            total = total + self.r1_gamma(i) / 2 * _r1_from(a_real, real)
+        self.opt_d.zero_grad(set_to_none=True)
+        total.backward()
+        self.opt_d.step()
+        if loss == "wgan":
+            _clip_weights(D, h["clip"])
+        return d_loss
+
+    def generator_step(self) -> Tensor:
+        """One update of the generator on fresh latents; returns its loss."""
+        G, D = self.model.generator, self.model.discriminator
+        _, onehot, z = self.draw()
+        g_loss = generator_loss(D(G(z, onehot), onehot), self.h["loss"])
+        self.opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        self.opt_g.step()
+        return g_loss
+
+    def update_ema(self) -> None:
+        """Move the averaged generator towards the generator (``torch.optim.swa_utils``' EMA)."""
+        self.ema(self.ema_params, list(self.model.generator.parameters()), None)
+
+    def step(self, i: int) -> dict[str, Tensor]:
+        self.snapshot(i)
+        for _ in range(self.h["n_critic"]):
+            d_loss = self.discriminator_step(i)
+        g_loss = self.generator_step()
+        for schedule in self.schedules:
+            schedule.step()
+        self.update_ema()
+        return {"D": d_loss.detach(), "G": g_loss.detach()}
+
+
+@torch.no_grad()
+def _clip_weights(net: nn.Module, clip: float) -> None:
+    for p in net.parameters():
+        p.clamp_(-clip, clip)
+
+
 def fit(
     data: Tensor,
     *,
@@ -462,145 +651,32 @@ def fit(
 
     One *step* is ``n_critic`` discriminator (critic) updates followed by one generator update,
     each on a fresh batch; the progress bar shows both losses (``D``, ``G``). ``steps`` defaults
-    to 8000. Hyper-parameters (see :data:`DEFAULTS`, and :data:`LOSS_DEFAULTS` for what each
-    ``loss`` changes):
+    to ``DEFAULTS["steps"]`` (8000). Every hyper-parameter and its default is in
+    :data:`DEFAULTS` (documented there); :data:`LOSS_DEFAULTS` says what each ``loss`` changes.
+    ``loss`` is ``"nonsaturating"`` (default), ``"minimax"``, ``"wgan"`` or ``"wgan-gp"``;
+    ``r1``/``r1_end`` set the R1 penalty's γ, ``gp`` WGAN-GP's λ, ``clip`` the WGAN's bound;
+    ``ema`` the decay of the averaged generator :meth:`GAN.sample` uses; ``n_snapshots``
+    snapshots of ``snapshot_size`` samples (fixed latents, raw generator) are stored at evenly
+    spaced steps, the first before training.
 
-    ``loss``
-        ``"nonsaturating"`` (default), ``"minimax"``, ``"wgan"`` or ``"wgan-gp"``.
-    ``latent_dim``, ``hidden``, ``output``, ``spectral_norm``
-        The networks (see :class:`GAN`).
-    ``batch_size``, ``lr``, ``betas``, ``optimizer``, ``decay``
-        Batch size; Adam's (or RMSProp's) learning rate and betas; ``decay`` lowers the learning
-        rate linearly to zero over the run.
-    ``n_critic``
-        Discriminator updates per generator update.
-    ``r1``, ``r1_end``, ``gp``, ``clip``
-        γ of the R1 penalty γ/2·E‖∇a(x)‖² on real data (0 turns it off; with ``r1_end`` γ moves
-        geometrically from ``r1`` to ``r1_end`` over the run); λ of WGAN-GP's penalty; the
-        clipping bound c of the original WGAN (weights kept in [−c, c]).
-    ``ema``
-        Decay of the moving average of the generator's weights that :meth:`GAN.sample` uses
-        (0: no averaging).
-    ``n_snapshots``, ``snapshot_size``
-        Store that many snapshots of ``snapshot_size`` samples (fixed latents, raw generator)
-        at evenly spaced steps, the first before training.
-
-    With ``labels`` (int64, one per row) the GAN is conditional.
+    With ``labels`` (int64, one per row) the GAN is conditional. The caller's global random
+    state is left unchanged (see :func:`companion.models.fit_run`).
     """
-    steps = check_fit_args(steps, seed, progress, default_steps=8000)
     h = _hyper(hyper)
-    dev = resolve_device(device)
-    x = prepare_data(data, device=dev)
-    n_classes = 0
-    if labels is not None:
-        if not isinstance(labels, Tensor) or labels.dtype != torch.int64 or labels.ndim != 1:
-            raise TypeError("labels must be a 1-D int64 tensor")
-        if labels.shape[0] != x.shape[0]:
-            raise ValueError(f"labels must have one entry per row of data ({x.shape[0]})")
-        if (labels < 0).any():
-            raise ValueError("labels must be >= 0")
-        n_classes = int(labels.max()) + 1
-    torch.manual_seed(seed)
-    n_snap = h["n_snapshots"]
-    model = GAN(
-        x.shape[1],
-        latent_dim=h["latent_dim"],
-        hidden=list(h["hidden"]),
-        n_classes=n_classes,
-        output=h["output"],
-        spectral_norm=h["spectral_norm"],
-        n_snapshots=n_snap,
-        snapshot_size=h["snapshot_size"] if n_snap else 0,
-    ).to(dev)
-    loss, G, D = h["loss"], model.generator, model.discriminator
-    if h["output"] == "identity":
-        # Standardise the data (one scale for all coordinates, so shapes are kept) and start the
-        # generator with output spread ~1 in those units: a generator that starts as a tiny blob
-        # at the centre of the ring sits where the discriminator's gradient vanishes by symmetry.
-        with torch.no_grad():
-            model.shift.copy_(x.mean(0))
-            model.scale.copy_(x.std().clamp(min=1e-8))
-            last = [m for m in G.modules() if isinstance(m, nn.Linear)][-1]
-            probe = torch.randn(1024, model.latent_dim, device=dev)
-            probe_y = torch.zeros(1024, dtype=torch.int64, device=dev) if n_classes else None
-            spread = G(probe, model.onehot(probe_y, 1024)).std()
-            last.weight.div_(spread)
-            last.bias.zero_()
-            model.generator_ema.load_state_dict(G.state_dict())
-    x = model._to_unit(x)
-    gen = torch.Generator().manual_seed(seed)
-    idx = torch.arange(x.shape[0], device=dev).unsqueeze(1).float()
-    stream = batches(idx, h["batch_size"], gen)
-    y = None if labels is None else labels.to(dev)
-    opt_g, opt_d = _optimizer(G.parameters(), h), _optimizer(D.parameters(), h)
-    schedules = [
-        torch.optim.lr_scheduler.LambdaLR(o, lambda i: 1 - i / steps if h["decay"] else 1.0)
-        for o in (opt_g, opt_d)
-    ]
-    snap_at = {round(k * steps / max(n_snap - 1, 1)): k for k in range(n_snap)}
-    # The snapshot latents have their own generator, so that taking snapshots leaves training
-    # unchanged.
-    z_snap = torch.randn(
-        h["snapshot_size"], model.latent_dim, generator=torch.Generator().manual_seed(seed + 1)
-    ).to(dev)
-    y_snap = None
-    if n_classes:
-        y_snap = torch.arange(h["snapshot_size"], device=dev) % n_classes
-    ema_params, g_params = list(model.generator_ema.parameters()), list(G.parameters())
-    model.train()
-
-    def draw() -> tuple[Tensor, Tensor | None, Tensor]:
-        rows = next(stream).squeeze(1).long()
-        onehot = None if y is None else F.one_hot(y[rows], n_classes).float()
-        z = torch.randn(rows.shape[0], model.latent_dim, device=dev)
-        return x[rows], onehot, z
-
-    def snapshot(i: int) -> None:
-        if i in snap_at:
-            with torch.no_grad():
-                k = snap_at[i]
-                model.snapshots[k] = model._to_data(G(z_snap, model.onehot(y_snap, len(z_snap))))
-                model.snapshot_steps[k] = i
-
-    def step(i: int) -> dict[str, Tensor]:
-        snapshot(i)
-        for _ in range(h["n_critic"]):
-            real, onehot, z = draw()
-            with torch.no_grad():
-                fake = G(z, onehot)
-            if h["r1"] > 0:  # the R1 penalty reuses the forward pass on the real batch
-                real.requires_grad_(True)
-            a_real = D(real, onehot)
-            d_loss = discriminator_loss(a_real, D(fake, onehot), loss)
-            total = d_loss
-            if loss == "wgan-gp":
-                total = total + h["gp"] * gradient_penalty(D, real, fake, onehot)
-            if h["r1"] > 0:
-                gamma = h["r1"]
-                if h["r1_end"] is not None:  # geometric from r1 to r1_end over the run
-                    gamma = gamma * (h["r1_end"] / gamma) ** (i / steps)
-                # r1_penalty(D, real, onehot), without a second forward pass
-                total = total + gamma / 2 * _r1_from(a_real, real)
-            opt_d.zero_grad(set_to_none=True)
-            total.backward()
-            opt_d.step()
-            if loss == "wgan":
-                with torch.no_grad():
-                    for p in D.parameters():
-                        p.clamp_(-h["clip"], h["clip"])
-        _, onehot, z = draw()
-        g_loss = generator_loss(D(G(z, onehot), onehot), loss)
-        opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        opt_g.step()
-        for s in schedules:
-            s.step()
-        with torch.no_grad():
-            torch._foreach_lerp_(ema_params, g_params, 1 - h["ema"])
-        return {"D": d_loss.detach(), "G": g_loss.detach()}
-
-    train(step, steps, model=model, progress=progress, desc=f"GAN ({loss})")
-    snapshot(steps)
+    with fit_run(
+        data,
+        steps=steps,
+        seed=seed,
+        device=device,
+        progress=progress,
+        default_steps=DEFAULTS["steps"],
+    ) as run:
+        y, n_classes = check_labels(labels, run.data.shape[0], run.device)
+        model = _build(run.data, h, n_classes, run.device)
+        training = _Training(model, model._to_unit(run.data), y, h, run)
+        model.train()
+        train(training.step, run.steps, model=model, progress=progress, desc=f"GAN ({h['loss']})")
+        training.snapshot(run.steps)
     return model.eval()
 
 
@@ -626,39 +702,38 @@ def train_discriminator(
     ``loss="minimax"`` or ``"nonsaturating"`` (the same discriminator loss) the result's output is
     the logit of D; with ``"wgan-gp"`` it is a critic trained with the gradient penalty (weight
     λ = ``gp``), with ``"wgan"`` one whose weights are clipped to [−``clip``, ``clip``]. Adam
-    with a learning rate decayed linearly to zero; every step draws fresh samples."""
+    with a learning rate decayed linearly to zero; every step draws fresh samples. Runs under
+    :func:`companion.models.seeded`: the samplers see torch's global generator seeded with
+    ``seed``, and the caller's random state is restored afterwards."""
     if not callable(sample_real) or not callable(sample_fake):
         raise TypeError("sample_real and sample_fake must be callables n -> (n, data_dim) tensor")
     data_dim = check_int(data_dim, "data_dim", minimum=1)
     loss = _check_loss(loss)
-    steps = check_iterations(steps, "steps")
+    steps = check_fit_args(steps, seed, False, default_steps=500)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     hidden = [check_int(h, "hidden width", minimum=1) for h in hidden]
     lr, gp, clip = check_real(lr, "lr"), check_real(gp, "gp"), check_real(clip, "clip")
     if lr <= 0 or gp < 0 or clip <= 0:
         raise ValueError(f"need lr > 0, gp >= 0, clip > 0; got {lr}, {gp}, {clip}")
-    check_int(seed, "seed", minimum=0)
     dev = resolve_device(device)
-    torch.manual_seed(seed)
-    net = _MLP([data_dim, *hidden, 1]).to(dev)
-    opt = torch.optim.Adam(net.parameters(), lr=lr, betas=(0.5, 0.999))
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: 1 - i / steps)
-    for _ in range(steps):
-        real = check_tensor(sample_real(batch_size), "sample_real(n)", ndim=2).to(dev)
-        fake = check_tensor(sample_fake(batch_size), "sample_fake(n)", ndim=2).to(dev)
-        if real.shape[1] != data_dim or fake.shape[1] != data_dim:
-            raise ValueError(f"the samplers must return {data_dim} columns")
-        total = discriminator_loss(net(real), net(fake), loss)
-        if loss == "wgan-gp":
-            total = total + gp * gradient_penalty(net, real, fake)
-        opt.zero_grad(set_to_none=True)
-        total.backward()
-        opt.step()
-        sched.step()
-        if loss == "wgan":
-            with torch.no_grad():
-                for p in net.parameters():
-                    p.clamp_(-clip, clip)
+    with seeded(seed, dev):
+        net = _MLP([data_dim, *hidden, 1]).to(dev)
+        opt = torch.optim.Adam(net.parameters(), lr=lr, betas=(0.5, 0.999))
+        sched = LambdaLR(opt, _linear_decay(steps))
+        for _ in range(steps):
+            real = check_tensor(sample_real(batch_size), "sample_real(n)", ndim=2).to(dev)
+            fake = check_tensor(sample_fake(batch_size), "sample_fake(n)", ndim=2).to(dev)
+            if real.shape[1] != data_dim or fake.shape[1] != data_dim:
+                raise ValueError(f"the samplers must return {data_dim} columns")
+            total = discriminator_loss(net(real), net(fake), loss)
+            if loss == "wgan-gp":
+                total = total + gp * gradient_penalty(net, real, fake)
+            opt.zero_grad(set_to_none=True)
+            total.backward()
+            opt.step()
+            sched.step()
+            if loss == "wgan":
+                _clip_weights(net, clip)
     return net.eval().requires_grad_(False)
 
 
@@ -712,3 +787,171 @@ PRETRAINED = {
     "gan_ring_minimax": lambda: _pretrain_2d("ring", "minimax"),
     "gan_digits": _pretrain_digits,
 }
+
+
+# == moved from explore/gan.py ==
+# The experiments and quadratures behind the chapter's figures (companion.explore.gan draws them).
+import numpy as np  # noqa: E402
+from torch.distributions import Normal  # noqa: E402
+
+from .data import grid_centers, mode_coverage, ring_centers  # noqa: E402
+from .device import single_thread  # noqa: E402
+from .optimization import minmax_trajectory  # noqa: E402
+
+#: The quadrature grid of the chapter's 1-D figures: [−30, 30] with spacing 0.005 (wide enough
+#: that the mass outside it, at most ~1e-20 for the figures' Gaussians, is invisible).
+CRITERION_GRID = torch.linspace(-30.0, 30.0, 12001, dtype=torch.float64)
+_CRITERION_DX = float(CRITERION_GRID[1] - CRITERION_GRID[0])
+#: The fixed 1-D pair of the D* experiment: p_data a two-bump mixture (weight, mean, std) ...
+DSTAR_MIX = ((0.5, -1.5, 0.4), (0.5, 1.5, 0.6))
+#: ... and p_g = N(0.5, 1²) (mean, std).
+DSTAR_GENERATOR = (0.5, 1.0)
+#: The 1-D pair of the critic experiment: N(0, 1) against N(3, 0.5²) (mean, std).
+CRITIC_PAIR = ((0.0, 1.0), (3.0, 0.5))
+
+
+def log_normal(x: Tensor, mu: float, sigma: float) -> Tensor:
+    """log N(x; μ, σ²) (σ a standard deviation) in ``x``'s dtype, by ``torch.distributions``."""
+    mu, sigma = check_real(mu, "mu"), check_real(sigma, "sigma")
+    if sigma <= 0:
+        raise ValueError(f"sigma is a standard deviation and must be > 0; got {sigma}")
+    x = check_tensor(x, "x")
+    loc, scale = (torch.tensor(v, dtype=x.dtype, device=x.device) for v in (mu, sigma))
+    return Normal(loc, scale, validate_args=False).log_prob(x)
+
+
+def criterion_values(mu: float, sigma: float) -> dict[str, float]:
+    """For p_data = N(0, 1) and p_g = N(μ, σ²) on :data:`CRITERION_GRID`: C(G) by quadrature
+    with D* in log space (:func:`virtual_criterion`), JS(p_data ‖ p_g) by quadrature of its
+    definition through the mixture m = (p_data + p_g)/2 (a log-sum-exp), and −log 4 + 2 JS."""
+    grid, dx = CRITERION_GRID, _CRITERION_DX
+    lp, lq = log_normal(grid, 0.0, 1.0), log_normal(grid, mu, sigma)
+    c_g = float(virtual_criterion(lp, lq, dx))
+    lm = torch.logaddexp(lp, lq) - math.log(2.0)
+    js = 0.5 * float((lp.exp() * (lp - lm) + lq.exp() * (lq - lm)).sum() * dx)
+    return {"C(G)": c_g, "JS": js, "-log4+2JS": -LOG4 + 2 * js}
+
+
+def criterion_curve(mus, sigma: float, stride: int = 4) -> Tensor:
+    """C(G) of :func:`criterion_values` at each mean in ``mus`` for one σ, summing over every
+    ``stride``-th point of :data:`CRITERION_GRID` (the integrands are smooth Gaussians, so for
+    ``stride=4``, spacing 0.02, the sums agree with the full grid's to about 1e-15)."""
+    stride = check_int(stride, "stride", minimum=1)
+    x = CRITERION_GRID[::stride]
+    lp = log_normal(x, 0.0, 1.0)
+    log_normal(x[:1], 0.0, sigma)  # validates sigma
+    means = torch.tensor([check_real(m, "mu") for m in mus], dtype=x.dtype).unsqueeze(-1)
+    if means.numel() == 0:
+        raise ValueError("mus is empty; it needs at least one mean")
+    lq = Normal(means, torch.tensor(float(sigma), dtype=x.dtype)).log_prob(x)  # one row per mean
+    dx = _CRITERION_DX * stride
+    return torch.stack([virtual_criterion(lp, row, dx) for row in lq])
+
+
+def _dstar_log_mix(x: Tensor) -> Tensor:
+    parts = [math.log(w) + log_normal(x, m, s) for w, m, s in DSTAR_MIX]
+    return torch.logsumexp(torch.stack(parts), dim=0)
+
+
+def _dstar_samplers(gen: torch.Generator):
+    weights = torch.tensor([w for w, _, _ in DSTAR_MIX])
+    means = torch.tensor([m for _, m, _ in DSTAR_MIX])
+    stds = torch.tensor([s for _, _, s in DSTAR_MIX])
+
+    def real(n):
+        which = torch.multinomial(weights, n, True, generator=gen)
+        return (means[which] + stds[which] * torch.randn(n, generator=gen)).unsqueeze(1)
+
+    def fake(n):
+        mean, std = DSTAR_GENERATOR
+        return (mean + std * torch.randn(n, generator=gen)).unsqueeze(1)
+
+    return real, fake
+
+
+def dstar_experiment(steps: int = 400, seed: int = 0) -> dict[str, object]:
+    """Train a discriminator against the fixed generator :data:`DSTAR_GENERATOR` on data from
+    the two-bump mixture :data:`DSTAR_MIX`; return the grid ``x`` on [−4, 5], the trained D and
+    D* from eq-gan-dstar (``formula``), and both densities (numpy arrays, float64)."""
+    real, fake = _dstar_samplers(torch.Generator().manual_seed(check_int(seed, "seed", minimum=0)))
+    with single_thread():
+        net = train_discriminator(real, fake, steps=steps, seed=seed, device="cpu")
+        x = torch.linspace(-4.0, 5.0, 181)
+        trained = torch.sigmoid(net(x.unsqueeze(1)).squeeze(1)).double()
+    x64 = x.double()
+    log_data, log_g = _dstar_log_mix(x64), log_normal(x64, *DSTAR_GENERATOR)
+    formula = torch.sigmoid(optimal_discriminator_logit(log_data, log_g))
+    return {
+        "x": x64.numpy(),
+        "trained": trained.detach().numpy(),
+        "formula": formula.numpy(),
+        "p_data": log_data.exp().numpy(),
+        "p_g": log_g.exp().numpy(),
+    }
+
+
+def critic_experiment(steps: int = 400, seed: int = 0) -> dict[str, object]:
+    """Train two critics between the fixed pair :data:`CRITIC_PAIR` — weight clipping
+    (c = 0.01) and gradient penalty (λ = 10) — and evaluate each one's dual estimate
+    E_p f − E_q f on 20 000 fresh samples of each side; return the critics on [−4, 6] (shifted
+    so that f(0) = 0, keys ``"clip"`` and ``"gp"``) and the estimates (``"<name>_estimate"``)."""
+    (m1, s1), (m2, s2) = CRITIC_PAIR
+    gen = torch.Generator().manual_seed(check_int(seed, "seed", minimum=0))
+
+    def real(n):
+        return (m1 + s1 * torch.randn(n, 1, generator=gen)).float()
+
+    def fake(n):
+        return (m2 + s2 * torch.randn(n, 1, generator=gen)).float()
+
+    x = torch.linspace(-4.0, 6.0, 201).unsqueeze(1)
+    out: dict[str, object] = {"x": x.squeeze(1).numpy()}
+    with single_thread(), torch.no_grad():
+        test_p, test_q = real(20_000), fake(20_000)
+    for name, loss in (("clip", "wgan"), ("gp", "wgan-gp")):
+        with single_thread():
+            net = train_discriminator(
+                real, fake, loss=loss, steps=steps, seed=seed, device="cpu", lr=1e-3
+            )
+            with torch.no_grad():
+                out[name] = (net(x).squeeze(1) - net(torch.zeros(1, 1)).squeeze()).numpy()
+                out[f"{name}_estimate"] = float(net(test_p).mean() - net(test_q).mean())
+    return out
+
+
+def penalty_of_linear_critic(w: Tensor, b: float, real: Tensor, fake: Tensor) -> Tensor:
+    """WGAN-GP's penalty for the linear critic f(x) = w·x + b, as computed by
+    :func:`gradient_penalty` (autograd through random interpolates)."""
+    w, b = check_tensor(w, "w", ndim=1), check_real(b, "b")
+    real = check_rows(real, "real", w.shape[0])
+
+    def critic(x):
+        return x @ w + b
+
+    return gradient_penalty(critic, real, fake)
+
+
+def centers_for(name: str) -> Tensor:
+    """The mixture means of the ``"ring"`` (8 modes, radius 2) or ``"grid"`` (5×5, spacing 2)."""
+    if name == "ring":
+        return ring_centers()
+    if name == "grid":
+        return grid_centers()
+    raise ValueError(f"data set must be 'ring' or 'grid'; got {name!r}")
+
+
+def snapshot_metrics(model: GAN, dataset: str, std: float = 0.02):
+    """(modes covered, high-quality share) of every snapshot stored in ``model`` (scored by
+    :func:`companion.data.mode_coverage`); a numpy array of shape ``(n_snapshots, 2)``."""
+    centers = centers_for(dataset)
+    return np.array([mode_coverage(s, centers, std) for s in model.snapshots.cpu()], dtype=float)
+
+
+def gda_paths(eta: float = 0.2, steps: int = 60, start=(1.0, 1.0)) -> dict[str, object]:
+    """Gradient descent–ascent on f(x, y) = x·y (x minimises, y maximises) from ``start``:
+    simultaneous updates and alternating ones (x first, then y with the new x), by
+    :func:`companion.optimization.minmax_trajectory`; numpy arrays of shape ``(steps + 1, 2)``."""
+    return {
+        m: minmax_trajectory(m, eta, steps, start=start).numpy()
+        for m in ("simultaneous", "alternating")
+    }

@@ -616,3 +616,39 @@ def is_reversible(p: Tensor, atol: float = 1e-12) -> bool:
     atol = check_real(atol, "atol", low=0)
     flow = stationary_distribution(p)[:, None] * p
     return bool(((flow - flow.mT).abs() <= atol).all())
+
+
+# == moved from explore/inference.py ==
+
+
+def chain_diagnostics(samples: Tensor, burn: int, max_lag: int) -> dict[str, object]:
+    """Autocorrelation (averaged over the chains, lags 0..``max_lag``) and pooled effective
+    sample size of scalar chains ``samples (steps, chains)`` after dropping the first ``burn``
+    steps. A chain that never moved carries no information: then the autocorrelation is 1 at
+    every lag and the ESS 0."""
+    x = check_tensor(samples, "samples", ndim=2)
+    burn = check_int(burn, "burn", minimum=0)
+    max_lag = check_int(max_lag, "max_lag", minimum=1)
+    kept = x[burn:]
+    if kept.shape[0] <= max_lag:
+        raise ValueError(f"need more than max_lag={max_lag} steps after the burn-in")
+    if bool((kept.std(0) > 0).all()):
+        acf = autocorrelation(kept, max_lag=max_lag).mean(1)
+        ess = float(effective_sample_size(kept))
+    else:
+        acf, ess = torch.ones(max_lag + 1, dtype=kept.dtype), 0.0
+    return {"acf": acf, "ess": ess, "draws": kept.numel()}
+
+
+def mixture_1d_log_prob(z: Tensor, means: Tensor, sd: float) -> Tensor:
+    """``log π`` of the equal mixture of ``N(means_k, sd²)`` at the first coordinate of
+    ``z (chains, d)``: one value per chain (a log-sum-exp of ``torch.distributions.Normal``)."""
+    z = check_tensor(z, "z", ndim=2)
+    means = check_tensor(means, "means", ndim=1)
+    sd = check_real(sd, "sd", positive=True)
+    comps = torch.distributions.Normal(means.to(z), torch.as_tensor(sd, dtype=z.dtype))
+    logs = comps.log_prob(z[:, :1]) - math.log(means.numel())
+    return torch.logsumexp(logs, dim=1)
+
+
+__all__ += ["chain_diagnostics", "mixture_1d_log_prob"]

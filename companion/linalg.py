@@ -42,6 +42,7 @@ __all__ = [
     "hutchinson_trace",
     "Identity",
     "IDENTITIES",
+    "pca_cloud",
 ]
 
 F64 = torch.float64
@@ -440,3 +441,22 @@ def _gaussian_ll_free(x: Tensor, mu: Tensor, cov: Tensor) -> Tensor:
     n, d = x.shape
     logdet = torch.linalg.slogdet(cov).logabsdet
     return -0.5 * quad - 0.5 * n * logdet - 0.5 * n * d * math.log(2 * math.pi)
+
+
+# == moved from explore/linalg.py ==
+
+
+def pca_cloud(angle_deg: float, ratio: float, n: int = 150, seed: int = 3) -> Tensor:
+    """``n`` points from ``N(0, R diag(4, 4 ratio²) Rᵀ)`` (R a rotation by ``angle_deg``), drawn
+    as ``z diag(2, 2 ratio) Rᵀ`` from standard normal ``z`` (a private generator seeded by
+    ``seed``): the same underlying noise for every setting. Shape ``(n, 2)``, float64."""
+    angle = math.radians(check_real(angle_deg, "angle_deg"))
+    ratio = check_real(ratio, "ratio")
+    if not 0 < ratio <= 1:
+        raise ValueError(f"ratio must lie in (0, 1], got {ratio}")
+    n, seed = check_int(n, "n", minimum=2), check_int(seed, "seed", minimum=0)
+    z = torch.randn(n, 2, generator=torch.Generator().manual_seed(seed), dtype=F64)
+    R = torch.tensor(
+        [[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]], dtype=F64
+    )
+    return z @ torch.diag(torch.tensor([2.0, 2.0 * ratio], dtype=F64)) @ R.T

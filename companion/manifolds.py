@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ._validate import check_finite, check_int, check_real, check_tensor
+from ._validate import check_array, check_finite, check_int, check_real, check_tensor
 
 __all__ = [
     "pca_spectrum",
@@ -279,3 +279,32 @@ def magnification(batch_decoder, points: Tensor) -> Tensor:
     jac = jac.permute(1, 0, 2)
     metric = jac.transpose(-1, -2) @ jac
     return torch.linalg.det(metric).clamp_min(0.0).sqrt()
+
+
+# == moved from explore/manifolds.py ==
+
+
+def gaussian_norm_pdf(d: int, r: Tensor | np.ndarray) -> np.ndarray:
+    """Density of ‖z‖ for z ~ N(0, I_d) at ``r`` (the χ distribution with d degrees of freedom,
+    SciPy), as a NumPy array."""
+    from scipy.stats import chi
+
+    d = check_int(d, "d", minimum=1)
+    return chi(d).pdf(check_array(r, "r"))
+
+
+def norm_along_paths(d: int, seed: int = 0, n_t: int = 41) -> dict[str, np.ndarray]:
+    """Two draws z0, z1 ~ N(0, I_d) (a private generator seeded with ``seed``) and the norms
+    along :func:`lerp` and :func:`slerp` between them at ``n_t`` values of t in [0, 1]; plus the
+    1 % and 99 % quantiles of ‖z‖ (exact)."""
+    d = check_int(d, "d", minimum=1)
+    gen = torch.Generator().manual_seed(check_int(seed, "seed", minimum=0))
+    z0, z1 = torch.randn(2, d, generator=gen, dtype=torch.float64)
+    ts = np.linspace(0.0, 1.0, check_int(n_t, "n_t", minimum=2))
+    lin = np.array([float(lerp(z0, z1, float(t)).norm()) for t in ts])
+    sph = np.array([float(slerp(z0, z1, float(t)).norm()) for t in ts])
+    lo, hi = gaussian_norm_quantiles(d, [0.01, 0.99]).tolist()
+    return {"t": ts, "lerp": lin, "slerp": sph, "q01": lo, "q99": hi}
+
+
+__all__ += ["gaussian_norm_pdf", "norm_along_paths"]

@@ -70,6 +70,14 @@ __all__ = [
     "taylor_polynomial",
     "taylor_remainder_integral",
     "random_hessian_minimum_fraction",
+    "OPTIMIZERS",
+    "SCHEDULES",
+    "gd_quadratic_run",
+    "sgd_least_squares_run",
+    "make_rule",
+    "adaptive_rule",
+    "batched_paths",
+    "bilinear_paths",
 ]
 
 F64 = torch.float64
@@ -843,3 +851,148 @@ def random_hessian_minimum_fraction(
         "stderr": math.sqrt(max(frac * (1 - frac), 1e-300) / samples),
         "negative_share": float((eig < 0).double().mean()),
     }
+
+
+# == moved from explore/optimization.py ==
+# The runs behind the chapter's figures (companion.explore.optimization draws them).
+import numpy as np  # noqa: E402
+
+OPTIMIZERS = ("momentum", "nesterov", "rmsprop", "adam")
+SCHEDULES = ("constant", "1/t", "1/sqrt(t)")
+
+
+def gd_quadratic_run(log10_kappa: float, ratio: float, steps: int = 60) -> dict:
+    """Gradient descent on :func:`quadratic` with ``L = 1``, ``κ = 10^log10_kappa`` and step
+    ``η = ratio · 2/L``.
+
+    Returns the objective, the trajectory, the gaps ``f(x_k) - f*``, the PL bound
+    ``(1 - 2mη(1 - Lη/2))^k (f(x_0) - f*)`` (``None`` when ``η ≥ 2/L``), and the measured
+    per-step contraction of the gap over the last half of the run.
+    """
+    kappa = 10 ** check_real(log10_kappa, "log10_kappa", low=0, high=12)
+    ratio = check_real(ratio, "ratio", positive=True)
+    steps = check_int(steps, "steps", minimum=2)
+    obj = quadratic(kappa=kappa, L=1.0)
+    lr = 2.0 * ratio / obj.smoothness
+    traj = optimize(GradientDescent(lr), obj, torch.tensor(obj.start, dtype=F64), steps)
+    gaps = obj.value(traj).numpy()
+    bound = None
+    if ratio < 1:
+        bound = gaps[0] * pl_rate(obj.strong_convexity, obj.smoothness, lr) ** np.arange(steps + 1)
+    half = steps // 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        measured = float((gaps[-1] / gaps[half]) ** (1 / (steps - half)))
+    return {
+        "objective": obj,
+        "lr": lr,
+        "trajectory": traj,
+        "gaps": gaps,
+        "bound": bound,
+        "measured": measured,
+        "kappa": kappa,
+    }
+
+
+def sgd_least_squares_run(
+    batch_size: int, schedule: str, steps: int = 1000, seed: int = 1
+) -> dict[str, object]:
+    """Mini-batch SGD (:func:`sgd_least_squares`) on :func:`least_squares_problem` from
+    ``(-1.5, 1.5)`` with the step sizes :func:`step_sizes` ``(schedule, steps, lr0=0.3, t0=20)``,
+    seeded by a private generator. Returns ``X``, ``w_star``, the Hessian ``H = XᵀX/n``, the
+    trajectory, its Polyak average and the excess losses ``F(w) - F(w*)`` of both (numpy)."""
+    X, y, w_star = least_squares_problem()
+    lr = step_sizes(schedule, steps, lr0=0.3, t0=20.0)
+    gen = torch.Generator().manual_seed(check_int(seed, "seed", minimum=0))
+    traj = sgd_least_squares(
+        X, y, batch_size, lr, torch.tensor([-1.5, 1.5], dtype=F64), generator=gen
+    )
+    avg = polyak_average(traj)
+    H = X.T @ X / X.shape[0]
+
+    def excess(w):
+        d = w - w_star
+        return 0.5 * ((d @ H) * d).sum(-1)
+
+    return {
+        "X": X,
+        "w_star": w_star,
+        "H": H,
+        "trajectory": traj,
+        "average": avg,
+        "excess": excess(traj).numpy(),
+        "excess_avg": excess(avg).numpy(),
+    }
+
+
+def make_rule(name: str, lr, beta) -> UpdateRule:
+    """The update rule ``name`` (one of :data:`OPTIMIZERS`) with learning rate ``lr`` and its
+    decay parameter ``beta``: the momentum β (momentum, Nesterov), the smoothing α (RMSprop) or
+    β₁ (Adam, β₂ = 0.999). Numbers or tensors of shape ``(n, 1)`` (a batch of settings)."""
+    if name == "momentum":
+        return Momentum(lr, beta)
+    if name == "nesterov":
+        return Momentum(lr, beta, nesterov=True)
+    if name == "rmsprop":
+        return RMSprop(lr, alpha=beta)
+    if name == "adam":
+        return Adam(lr, betas=(beta, 0.999))
+    raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {name!r}")
+
+
+def adaptive_rule(name: str, lr, decay, eps) -> UpdateRule:
+    """RMSprop (``decay`` = α) or Adam (``decay`` = β₂, β₁ = 0.9) with this ``eps``."""
+    if name == "rmsprop":
+        return RMSprop(lr, alpha=decay, eps=eps)
+    if name == "adam":
+        return Adam(lr, betas=(0.9, decay), eps=eps)
+    raise ValueError(f"optimizer must be 'rmsprop' or 'adam', got {name!r}")
+
+
+def batched_paths(objective: str, rule: UpdateRule, n: int, steps: int) -> np.ndarray:
+    """``rule`` (a batch of ``n`` settings) run for ``steps`` steps from the start of
+    ``OBJECTIVES[objective]``: a numpy array ``(steps + 1, n, 2)``; a run is cut (nan) from the
+    step where it leaves the box ``|x| ≤ 1000``."""
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {sorted(OBJECTIVES)}, got {objective!r}")
+    obj = OBJECTIVES[objective]()
+    x0 = torch.tensor(obj.start, dtype=F64).expand(check_int(n, "n"), 2)
+    with np.errstate(all="ignore"):
+        traj = optimize(rule, obj, x0, steps).numpy().copy()
+    bad = ~np.isfinite(traj).all(-1) | (np.abs(traj) > 1e3).any(-1)
+    bad = np.maximum.accumulate(bad, axis=0)
+    traj[bad] = np.nan
+    return traj
+
+
+def bilinear_paths(lr: float, steps: int) -> dict[str, np.ndarray]:
+    """The four schemes of :func:`minmax_trajectory` on ``f = x y`` from ``(1, 0)``, as the
+    linear maps they are (closed form: fast enough for a live slider).
+
+    With ``z = (x, y)`` and ``J z = (∂f/∂x, -∂f/∂y) = (y, -x)``: simultaneous ``z ← (I - ηJ) z``;
+    extragradient ``z ← (I - ηJ + η²J²) z``; alternating ``z ← [[1, -η], [η, 1 - η²]] z``;
+    optimistic ``z_{t+1} = (I - 2ηJ) z_t + ηJ z_{t-1}`` after a plain first step.
+    """
+    lr = check_real(lr, "lr")
+    steps = check_int(steps, "steps")
+    eye = np.eye(2)
+    J = np.array([[0.0, 1.0], [-1.0, 0.0]])
+    maps = {
+        "simultaneous": eye - lr * J,
+        "alternating": np.array([[1.0, -lr], [lr, 1.0 - lr * lr]]),
+        "extragradient": eye - lr * J + lr * lr * J @ J,
+    }
+    out = {}
+    for name, M in maps.items():
+        z = np.empty((steps + 1, 2))
+        z[0] = (1.0, 0.0)
+        for t in range(steps):
+            z[t + 1] = M @ z[t]
+        out[name] = z
+    z = np.empty((steps + 1, 2))
+    z[0] = (1.0, 0.0)
+    z[1] = (eye - lr * J) @ z[0]
+    A, B = eye - 2 * lr * J, lr * J
+    for t in range(1, steps):
+        z[t + 1] = A @ z[t] + B @ z[t - 1]
+    out["optimistic"] = z
+    return {m: out[m] for m in MINMAX_METHODS}

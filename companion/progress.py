@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 
 from tqdm.auto import tqdm
+
+from ._mode import building_static
 
 __all__ = ["progress"]
 
@@ -28,5 +29,6 @@ def progress(
         raise TypeError(f"enabled must be True or False, got {enabled!r}")
     if total is not None and (isinstance(total, bool) or not isinstance(total, int) or total < 0):
         raise ValueError(f"total must be a non-negative integer, got {total!r}")
-    quiet = os.environ.get("GF_FIGURE_MODE", "").lower() == "static"
-    return tqdm(iterable, total=total, desc=desc, disable=(not enabled) or quiet, **kwargs)
+    return tqdm(
+        iterable, total=total, desc=desc, disable=(not enabled) or building_static(), **kwargs
+    )

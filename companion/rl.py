@@ -618,3 +618,41 @@ def finetune(
     record(steps)
     stacked = torch.stack(tracked) if tracked else None
     return FinetuneResult(policy.eval(), reference, history, tracked_steps, stacked)
+
+
+# == moved from explore/rl.py ==
+
+
+def greedy_grid_route(
+    actions: list[int], height: int, width: int, max_moves: int = 30
+) -> list[tuple[int, int]]:
+    """The route from the start cell of :func:`grid_world` when every move goes where the
+    greedy ``actions`` (one per state, indices into :data:`GRID_ACTIONS`) point — no slips —
+    until it enters the cliff or the goal (both end an episode) or after ``max_moves`` moves.
+    Cells are ``(row, column)``; the first is the start."""
+    h, w = check_int(height, "height", minimum=2), check_int(width, "width", minimum=3)
+    if len(actions) != h * w:
+        raise ValueError(f"need one action per state ({h * w}); got {len(actions)}")
+    max_moves = check_iterations(max_moves, "max_moves", minimum=0)
+    cell, route = (h - 1, 0), [(h - 1, 0)]
+    stop = {(h - 1, c) for c in range(1, w)}  # the cliff and the goal end an episode
+    while cell not in stop and len(route) <= max_moves:
+        (dr, dc), _ = GRID_ACTIONS[actions[cell[0] * w + cell[1]]]
+        cell = (min(max(cell[0] + dr, 0), h - 1), min(max(cell[1] + dc, 0), w - 1))
+        route.append(cell)
+    return route
+
+
+def group_means(per_episode: Tensor, n: int) -> Tensor:
+    """Estimates from disjoint groups of ``n`` consecutive episodes: the means of
+    ``per_episode (pool, ...)`` over groups, shape ``(pool // n, ...)`` (a last partial group is
+    dropped)."""
+    x = check_tensor(per_episode, "per_episode", min_ndim=1)
+    n = check_int(n, "n", minimum=1)
+    groups = x.shape[0] // n
+    if groups == 0:
+        raise ValueError(f"n = {n} is larger than the pool of {x.shape[0]} episodes")
+    return x[: groups * n].reshape(groups, n, *x.shape[1:]).mean(1)
+
+
+__all__ += ["greedy_grid_route", "group_means"]

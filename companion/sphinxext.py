@@ -2,25 +2,37 @@
 
 It makes the website self-contained and puts every chapter's figures into static mode:
 
-* sets ``GF_FIGURE_MODE=static`` in the build process, so the kernels that execute the chapters
-  (they inherit the environment) precompute slider frames instead of creating ipywidgets;
+* sets ``GF_FIGURE_MODE=static`` in the build process (with ``companion._mode.set_mode``), so
+  the kernels that execute the chapters (they inherit the environment) precompute slider frames
+  instead of creating ipywidgets;
 * removes duplicated inline scripts (sphinx-thebe's configuration is otherwise declared twice);
 * copies plotly.js from the installed plotly package, and ``gf-figures.js``/``.css`` from here,
   into ``_static/`` and loads both once on every page: no CDN, no require.js, nothing inlined
   per figure.
+
+Loading it imports neither torch nor plotly (Sphinx reads it before any chapter runs).
 """
 
 from __future__ import annotations
 
-import os
+from importlib.util import find_spec
 from pathlib import Path
 
-import plotly
 from sphinx.util.fileutil import copy_asset_file
 
-from .figures import ENV_MODE
+from ._mode import set_mode
 
-PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+def _plotly_dir() -> Path:
+    """The installed plotly package's folder, found without importing plotly (or torch: this
+    module reads the figure mode from the light ``companion._mode``)."""
+    spec = find_spec("plotly")
+    if spec is None or not spec.submodule_search_locations:
+        return Path("plotly-is-not-installed")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+PLOTLY_JS = _plotly_dir() / "package_data" / "plotly.min.js"
 FIGURES_JS = Path(__file__).parent / "static" / "gf-figures.js"
 FIGURES_CSS = Path(__file__).parent / "static" / "gf-figures.css"
 
@@ -57,7 +69,7 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree) -> None:
 def setup(app):
     if not PLOTLY_JS.is_file():
         raise RuntimeError(f"plotly.min.js not found at {PLOTLY_JS}; is plotly installed?")
-    os.environ[ENV_MODE] = "static"
+    set_mode("static")
     # Loaded synchronously in <head>, before the chapters' inline figure scripts run.
     app.add_js_file(PLOTLY_JS.name, priority=400)
     app.add_js_file(FIGURES_JS.name, priority=401)

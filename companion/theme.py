@@ -17,6 +17,8 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.io.base_renderers import MimetypeRenderer
 
+from ._mode import resolve_mode
+
 __all__ = [
     "OKABE_ITO",
     "TEMPLATE_NAME",
@@ -125,8 +127,6 @@ class _BookRenderer(MimetypeRenderer):
     JupyterLab except in the book build (which has no use for it and would warn about it)."""
 
     def to_mimebundle(self, fig_dict):
-        from .figures import resolve_mode
-
         fig = go.Figure(fig_dict)
         bundle = {"text/html": figure_html(fig)}
         if resolve_mode() == "live":

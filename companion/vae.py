@@ -33,11 +33,13 @@ The family contract (see :mod:`companion.models`)::
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
+from torch.distributions import MultivariateNormal
 
 from ._validate import (
     check_broadcastable,
@@ -49,8 +51,19 @@ from ._validate import (
     check_spd,
     check_tensor,
 )
-from .device import resolve_device, single_thread
-from .models import GenerativeModel, batches, check_fit_args, prepare_data, train
+from .device import single_thread
+from .models import (
+    LOG_2PI,
+    FitRun,
+    GenerativeModel,
+    batch_indices,
+    check_labels,
+    check_lr,
+    fit_run,
+    gaussian_log_prob,
+    merge_hyper,
+    train,
+)
 
 __all__ = [
     "kl_to_standard_normal",
@@ -59,6 +72,7 @@ __all__ = [
     "LinearGaussian",
     "VAE",
     "fit",
+    "DEFAULTS",
     "PRETRAINED",
     "BETAS",
     "binarized_digits",
@@ -69,7 +83,6 @@ __all__ = [
     "refine_q",
 ]
 
-LOG_2PI = math.log(2 * math.pi)
 _LOG_SIGMA_RANGE = (-9.0, 4.0)
 
 
@@ -85,6 +98,11 @@ def kl_to_standard_normal(mu: Tensor, sigma: Tensor) -> Tensor:
         )
     if (sigma.detach() <= 0).any():
         raise ValueError("sigma is a standard deviation and must be > 0 everywhere")
+    return _kl_std(mu, sigma)
+
+
+def _kl_std(mu: Tensor, sigma: Tensor) -> Tensor:
+    """:func:`kl_to_standard_normal` without the checks (the training loss uses it)."""
     return 0.5 * (mu**2 + sigma**2 - 1.0 - 2.0 * torch.log(sigma)).sum(-1)
 
 
@@ -99,8 +117,7 @@ def gaussian_log_likelihood(x: Tensor, mean: Tensor, log_sigma: Tensor) -> Tenso
 
 
 def _gaussian_ll(x: Tensor, mean: Tensor, log_sigma: Tensor) -> Tensor:
-    z = (x - mean) * torch.exp(-log_sigma)
-    return (-0.5 * LOG_2PI - log_sigma - 0.5 * z**2).sum(-1)
+    return gaussian_log_prob(x, mean, log_sigma)
 
 
 def bernoulli_log_likelihood(x: Tensor, logits: Tensor) -> Tensor:
@@ -165,12 +182,8 @@ class LinearGaussian:
     def log_marginal(self, x: Tensor) -> Tensor:
         """log p(x) in nats (per row of ``x``)."""
         x = self._x(x)
-        cov = self.marginal_cov()
-        chol = torch.linalg.cholesky(cov)
-        diff = (x - self.b).unsqueeze(-1)
-        sol = torch.linalg.solve_triangular(chol, diff, upper=False).squeeze(-1)
-        logdet = 2 * torch.log(torch.diagonal(chol)).sum()
-        return -0.5 * (self.data_dim * LOG_2PI + logdet + (sol**2).sum(-1))
+        chol = torch.linalg.cholesky(self.marginal_cov())
+        return MultivariateNormal(self.b, scale_tril=chol).log_prob(x)
 
     def posterior(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Mean(s) and covariance of p(z | x)."""
@@ -365,7 +378,7 @@ class VAE(GenerativeModel):
         oh = None if onehot is None else onehot.expand(samples, *onehot.shape)
         out = self._decode(z, oh)
         recon = self._log_lik(x.expand(samples, *x.shape), out).mean(0)
-        kl = 0.5 * (mu**2 + sigma**2 - 1.0 - 2.0 * torch.log(sigma)).sum(-1)
+        kl = _kl_std(mu, sigma)
         return recon, kl
 
     def elbo(self, x: Tensor, labels=None, *, samples: int = 1) -> Tensor:
@@ -394,8 +407,8 @@ class VAE(GenerativeModel):
         z = mu + sigma * eps
         oh = None if onehot is None else onehot.expand(k, *onehot.shape)
         log_lik = self._log_lik(x.expand(k, *x.shape), self._decode(z, oh))
-        log_prior = (-0.5 * LOG_2PI - 0.5 * z**2).sum(-1)
-        log_q = (-0.5 * LOG_2PI - torch.log(sigma) - 0.5 * eps**2).sum(-1)
+        log_prior = gaussian_log_prob(z, standardized=True)
+        log_q = gaussian_log_prob(eps, log_sigma=torch.log(sigma), standardized=True)
         return torch.logsumexp(log_lik + log_prior - log_q, dim=0) - math.log(k)
 
     def loss(self, x: Tensor, labels=None) -> dict[str, Tensor]:
@@ -424,17 +437,70 @@ class VAE(GenerativeModel):
 
 
 # -- training --------------------------------------------------------------------------------------
-_DEFAULTS = dict(
-    latent_dim=2,
-    hidden=(64, 64),
-    likelihood="gaussian",
-    beta=1.0,
-    obs_std=0.1,
-    learn_std=True,
-    lr=2e-3,
-    batch_size=256,
-    warmup=0.2,
-)
+#: Every default of :func:`fit` (they fit a 2-D toy set in a few seconds of CPU).
+DEFAULTS: dict[str, object] = {
+    # number of Adam steps
+    "steps": 3000,
+    # dimension d of the latent z
+    "latent_dim": 2,
+    # widths of the encoder's hidden layers (the decoder mirrors them; () for affine maps)
+    "hidden": (64, 64),
+    # "gaussian" or "bernoulli" (binary data only)
+    "likelihood": "gaussian",
+    # weight β of the KL term in the training objective (1: the ELBO)
+    "beta": 1.0,
+    # initial (or fixed) standard deviation σ_x of the Gaussian likelihood
+    "obs_std": 0.1,
+    # learn σ_x (one per coordinate)
+    "learn_std": True,
+    # Adam's learning rate, decayed to zero along a cosine
+    "lr": 2e-3,
+    # examples per mini-batch (capped at the number of rows)
+    "batch_size": 256,
+    # the KL weight rises linearly from 0 to β over this share of the steps (a common guard
+    # against posterior collapse; 0 turns it off)
+    "warmup": 0.2,
+}
+
+
+def _build(x: Tensor, h: dict, n_classes: int, device: torch.device) -> VAE:
+    model = VAE(
+        x.shape[1],
+        latent_dim=h["latent_dim"],
+        hidden=list(h["hidden"]),
+        likelihood=h["likelihood"],
+        beta=h["beta"],
+        obs_std=h["obs_std"],
+        learn_std=h["learn_std"],
+        n_classes=n_classes,
+    ).to(device)
+    model._check_x(x)  # a Bernoulli model refuses grey levels before training starts
+    return model
+
+
+def _training_step(model: VAE, x: Tensor, y: Tensor | None, h: dict, run: FitRun):
+    """The step function of :func:`fit`: one Adam step on a mini-batch with the KL weight
+    warmed up from 0 to β (returns the batch's −ELBO and rate)."""
+    rows_stream = batch_indices(x.shape[0], h["batch_size"], run.generator, run.device)
+    opt = torch.optim.Adam(model.parameters(), lr=h["lr"])
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=run.steps)
+    ramp = max(1, int(h["warmup"] * run.steps))
+
+    def step(i: int) -> dict[str, Tensor]:
+        rows = next(rows_stream)
+        xb = x[rows]
+        onehot = model._onehot(None if y is None else y[rows], xb.shape[0])
+        recon, kl = model._terms(xb, onehot, 1)
+        weight = model.beta * min(1.0, (i + 1) / ramp) if h["warmup"] > 0 else model.beta
+        distortion, rate = -recon.mean(), kl.mean()
+        loss = distortion + weight * rate
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        return {"-elbo": (distortion + rate).detach(), "rate": rate.detach()}
+
+    return step
 
 
 def fit(
@@ -449,75 +515,35 @@ def fit(
 ) -> VAE:
     """Train a :class:`VAE` on the rows of ``data`` with Adam and return it (in eval mode).
 
-    Hyper-parameters (defaults fit a 2-D toy set in a few seconds of CPU): ``latent_dim`` (2),
-    ``hidden`` ((64, 64)), ``likelihood`` ("gaussian"), ``beta`` (1), ``obs_std`` (0.1),
-    ``learn_std`` (True), ``lr`` (2e-3, cosine-decayed to zero), ``batch_size`` (256), ``warmup``
-    (0.2: the KL weight rises linearly from 0 to β over this share of the steps, a common guard
-    against posterior collapse; 0 turns it off). ``steps`` defaults to 3000. With ``labels``
-    (int64, one per row) the model is a conditional VAE.
+    Every hyper-parameter and its default is in :data:`DEFAULTS` (documented there):
+    ``latent_dim``, ``hidden``, ``likelihood``, ``beta``, ``obs_std``, ``learn_std``, ``lr``
+    (cosine-decayed to zero), ``batch_size``, ``warmup`` (the KL weight rises linearly from 0 to
+    β over this share of the steps; 0 turns it off). ``steps`` defaults to
+    ``DEFAULTS["steps"]`` (3000). With ``labels`` (int64, one per row) the model is a
+    conditional VAE. The caller's global random state is left unchanged.
     """
-    unknown = set(hyper) - set(_DEFAULTS)
-    if unknown:
-        raise TypeError(f"unknown hyper-parameter(s) {sorted(unknown)}; known: {sorted(_DEFAULTS)}")
-    steps = check_fit_args(steps, seed, progress, default_steps=3000)
-    h = {**_DEFAULTS, **hyper}
-    lr = check_real(h["lr"], "lr")
-    if lr <= 0:
-        raise ValueError(f"lr must be > 0; got {lr}")
-    warmup = check_real(h["warmup"], "warmup")
-    if not 0 <= warmup <= 1:
-        raise ValueError(f"warmup must lie in [0, 1]; got {warmup}")
-    dev = resolve_device(device)
-    x = prepare_data(data, device=dev)
-    n_classes = 0
-    if labels is not None:
-        if not isinstance(labels, Tensor) or labels.dtype != torch.int64 or labels.ndim != 1:
-            raise TypeError("labels must be a 1-D int64 tensor")
-        if labels.shape[0] != x.shape[0]:
-            raise ValueError(f"labels must have one entry per row of data ({x.shape[0]})")
-        if (labels < 0).any():
-            raise ValueError("labels must be >= 0")
-        n_classes = int(labels.max()) + 1
-    torch.manual_seed(seed)
-    model = VAE(
-        x.shape[1],
-        latent_dim=h["latent_dim"],
-        hidden=list(h["hidden"]),
-        likelihood=h["likelihood"],
-        beta=h["beta"],
-        obs_std=h["obs_std"],
-        learn_std=h["learn_std"],
-        n_classes=n_classes,
-    ).to(dev)
-    model._check_x(x)  # a Bernoulli model refuses grey levels before training starts
-    gen = torch.Generator().manual_seed(seed)
-    idx = torch.arange(x.shape[0], device=dev).unsqueeze(1).float()
-    stream = batches(idx, check_int(h["batch_size"], "batch_size", minimum=1), gen)
-    y = None if labels is None else labels.to(dev)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
-    ramp = max(1, int(warmup * steps))
-    model.train()
-
-    def step(i: int) -> dict[str, Tensor]:
-        rows = next(stream).squeeze(1).long()
-        xb = x[rows]
-        onehot = model._onehot(None if y is None else y[rows], xb.shape[0])
-        recon, kl = model._terms(xb, onehot, 1)
-        weight = model.beta * min(1.0, (i + 1) / ramp) if warmup > 0 else model.beta
-        distortion, rate = -recon.mean(), kl.mean()
-        loss = distortion + weight * rate
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
-        return {"-elbo": (distortion + rate).detach(), "rate": rate.detach()}
-
-    if dev.type == "cpu":  # small networks: one thread is faster than several (see device.py)
-        with single_thread():
-            train(step, steps, model=model, progress=progress, desc="VAE")
-    else:
-        train(step, steps, model=model, progress=progress, desc="VAE")
+    h = merge_hyper(DEFAULTS, hyper)
+    h["lr"] = check_lr(h["lr"])
+    h["warmup"] = check_real(h["warmup"], "warmup")
+    if not 0 <= h["warmup"] <= 1:
+        raise ValueError(f"warmup must lie in [0, 1]; got {h['warmup']}")
+    h["batch_size"] = check_int(h["batch_size"], "batch_size", minimum=1)
+    with fit_run(
+        data,
+        steps=steps,
+        seed=seed,
+        device=device,
+        progress=progress,
+        default_steps=DEFAULTS["steps"],
+    ) as run:
+        y, n_classes = check_labels(labels, run.data.shape[0], run.device)
+        model = _build(run.data, h, n_classes, run.device)
+        step = _training_step(model, run.data, y, h, run)
+        model.train()
+        # small networks on the CPU: one thread is faster than several (see device.py)
+        threads = single_thread() if run.device.type == "cpu" else contextlib.nullcontext()
+        with threads:
+            train(step, run.steps, model=model, progress=progress, desc="VAE")
     return model.eval()
 
 
@@ -675,7 +701,7 @@ def elbo_of_q(
     eps = torch.randn((samples, *mu.shape), generator=generator, dtype=mu.dtype)
     z = mu + sigma * eps.to(mu.device)
     recon = model._log_lik(x.expand(samples, *x.shape), model._decode(z, None)).mean(0)
-    return recon - 0.5 * (mu**2 + sigma**2 - 1.0 - 2.0 * torch.log(sigma)).sum(-1)
+    return recon - _kl_std(mu, sigma)
 
 
 def refine_q(
@@ -704,3 +730,110 @@ def refine_q(
         for p in model.parameters():
             p.requires_grad_(True)
     return mu.detach(), log_sigma.detach().exp()
+
+
+# == moved from explore/vae.py ==
+# Evaluations the chapter's figures draw: rate and distortion of a family of β-VAEs, the IWAE
+# bounds against k, and the Normal–Gamma densities of the CAVI example.
+
+
+class _seeded:
+    """Run a block with the global RNG seeded, then give the caller's RNG state back.
+
+    For code whose randomness comes from the global generator (``VAE.iwae``,
+    ``VAE.rate_distortion``): under :func:`torch.random.fork_rng`, so that the results are those
+    of ``torch.manual_seed(seed)`` while the caller's random stream is left as it was.
+    """
+
+    def __init__(self, seed: int):
+        self.seed = check_int(seed, "seed", minimum=0)
+        devices = list(range(torch.cuda.device_count())) if torch.cuda.is_initialized() else []
+        self._fork = torch.random.fork_rng(devices=devices)
+
+    def __enter__(self):
+        self._fork.__enter__()
+        torch.manual_seed(self.seed)  # the forked state: restored on exit
+        return self
+
+    def __exit__(self, *exc):
+        return self._fork.__exit__(*exc)
+
+
+def rate_distortion_table(
+    models: dict[float, VAE], x: Tensor, *, samples: int = 8, seed: int = 0
+) -> dict[float, dict[str, float]]:
+    """Mean rate, distortion and ELBO (nats per image) of each β-VAE ``{beta: model}`` on
+    ``x``, and its number of active latent dimensions (variance of μ_j(x) across the data above
+    0.01). The sampling is seeded with ``seed``; the caller's random state is left alone."""
+    if not isinstance(models, dict) or not models:
+        raise ValueError("models must be a non-empty dict {beta: VAE}")
+    out = {}
+    with _seeded(seed), torch.no_grad():
+        for beta, model in sorted(models.items()):
+            rate, dist = model.rate_distortion(x, samples=samples)
+            mu, _ = model.encode(x)
+            out[float(beta)] = {
+                "rate": float(rate.mean()),
+                "distortion": float(dist.mean()),
+                "elbo": float(-(rate + dist).mean()),
+                "active": int((mu.var(dim=0) > 0.01).sum()),
+            }
+    return out
+
+
+def iwae_curve(
+    model: VAE, x: Tensor, ks: Sequence[int], *, repeats: int = 5, seed: int = 0
+) -> dict[str, object]:
+    """Average IWAE bound over the rows of ``x`` for each k in ``ks`` (mean and standard error
+    over ``repeats`` independent evaluations), and the ELBO with 64 samples. Seeded with
+    ``seed``; the caller's random state is left alone."""
+    import numpy as np
+
+    ks = [check_int(k, "k", minimum=1) for k in ks]
+    repeats = check_iterations(repeats, "repeats", minimum=2)
+    means, ses = [], []
+    with _seeded(seed), torch.no_grad():
+        for k in ks:
+            vals = torch.stack([model.iwae(x, k).mean() for _ in range(repeats)]).double()
+            means.append(float(vals.mean()))
+            ses.append(float(vals.std() / math.sqrt(repeats)))
+        elbo = float(model.elbo(x, samples=64).mean())
+    return {"k": np.array(ks), "mean": np.array(means), "se": np.array(ses), "elbo": elbo}
+
+
+def _normal_gamma_log_pdf(mu: Tensor, tau: Tensor, m, mu_precision, a, b) -> Tensor:
+    """log Gamma(τ; a, rate b) + log N(μ; m, 1/precision), precision a tensor or a number."""
+    mu, tau = torch.as_tensor(mu, dtype=torch.float64), torch.as_tensor(tau, dtype=torch.float64)
+    gamma = torch.distributions.Gamma(tau.new_tensor(a), tau.new_tensor(b))
+    sd = torch.as_tensor(mu_precision, dtype=torch.float64).rsqrt()
+    return gamma.log_prob(tau) + torch.distributions.Normal(mu.new_tensor(m), sd).log_prob(mu)
+
+
+def _check_mu_tau(mu: object, tau: Tensor) -> Tensor:
+    mu = check_tensor(torch.as_tensor(mu, dtype=torch.float64), "mu")
+    check_broadcastable(mu, tau, "mu", "tau")
+    return mu
+
+
+def normal_gamma_pdf(mu: Tensor, tau: Tensor, post: dict[str, float]) -> Tensor:
+    """The density p(μ, τ) = Gamma(τ; a, b) N(μ; m, 1/(kappa τ)) of a Normal–Gamma ``post`` as
+    returned by :func:`normal_gamma_posterior`, elementwise (float64)."""
+    tau = check_tensor(torch.as_tensor(tau, dtype=torch.float64), "tau")
+    if (tau <= 0).any():
+        raise ValueError("tau must be > 0")
+    mu = _check_mu_tau(mu, tau)
+    k = check_real(post["kappa"], "kappa")
+    return _normal_gamma_log_pdf(mu, tau, post["m"], k * tau, post["a"], post["b"]).exp()
+
+
+def mean_field_pdf(mu: Tensor, tau: Tensor, fit: dict[str, object]) -> Tensor:
+    """The density q(μ) q(τ) = N(μ; m, 1/lam) Gamma(τ; a, b) of a :func:`cavi_normal_gamma`
+    fit, elementwise (float64)."""
+    tau = check_tensor(torch.as_tensor(tau, dtype=torch.float64), "tau")
+    if (tau <= 0).any():
+        raise ValueError("tau must be > 0")
+    mu = _check_mu_tau(mu, tau)
+    return _normal_gamma_log_pdf(mu, tau, fit["m"], fit["lam"], fit["a"], fit["b"]).exp()
+
+
+__all__ += ["rate_distortion_table", "iwae_curve", "normal_gamma_pdf", "mean_field_pdf"]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import math
 
 import numpy as np
+import pytest
 import torch
 from hypothesis import settings
 
@@ -68,3 +71,118 @@ def check_explorer(
             assert "nan" not in title.lower().replace(",", " ").split(), f"{c.name}={v!r}: {title}"
         live.update(**{c.name: start})
     return static, live
+
+
+# -- the device checks (tests/test_cuda.py; the `target` fixture of conftest.py) ------------------
+R64, A64 = 1e-10, 1e-12  # "same computation on the target and on the CPU", float64
+R32, A32 = 1e-5, 1e-5  # and float32
+
+
+def gen(seed: int = 0) -> torch.Generator:
+    """A seeded CPU generator (the companion draws on the CPU and moves, so draws agree)."""
+    return torch.Generator().manual_seed(seed)
+
+
+def randn64(*shape: int, seed: int = 0, dtype=torch.float64) -> torch.Tensor:
+    return torch.randn(*shape, generator=gen(seed), dtype=dtype)
+
+
+def spd(d: int, seed: int = 0) -> torch.Tensor:
+    """A well-conditioned symmetric positive-definite ``d x d`` matrix (float64)."""
+    b = randn64(d, d, seed=seed)
+    return b @ b.T + d * torch.eye(d, dtype=torch.float64)
+
+
+class Target:
+    """Runs computations on the device under test and compares them with the CPU.
+
+    ``agree(fn, *args)`` calls ``fn`` with every tensor argument (and module: a copy) moved to
+    the target and to the CPU, checks that the target's outputs live on the target, are finite
+    and match the CPU's within ``rtol``/``atol``, and returns the target's result.
+    """
+
+    def __init__(self, device: torch.device):
+        self.dev = torch.device(device)
+        self.name = str(self.dev)
+        self.cpu = torch.device("cpu")
+
+    def move(self, obj, dev: torch.device | None = None):
+        """``obj`` with every tensor (in tuples, lists, dicts) on ``dev`` (default: the target);
+        modules are copied."""
+        dev = self.dev if dev is None else dev
+        if isinstance(obj, torch.Tensor):
+            return obj.to(dev)
+        if isinstance(obj, torch.nn.Module):
+            return copy.deepcopy(obj).to(dev)
+        if isinstance(obj, (tuple, list)):
+            return type(obj)(self.move(o, dev) for o in obj)
+        if isinstance(obj, dict):
+            return {k: self.move(v, dev) for k, v in obj.items()}
+        return obj
+
+    def on(self, *tensors: torch.Tensor) -> None:
+        """Every tensor lives on the target (type and, if given, index)."""
+        for t in tensors:
+            assert isinstance(t, torch.Tensor), f"expected a tensor, got {type(t).__name__}"
+            assert t.device.type == self.dev.type, f"tensor on {t.device}, expected {self.dev}"
+            if self.dev.index is not None:
+                assert t.device.index == self.dev.index, f"tensor on {t.device}, not {self.dev}"
+
+    @staticmethod
+    def finite(*tensors: torch.Tensor) -> None:
+        for t in tensors:
+            assert torch.isfinite(t).all(), "non-finite values"
+
+    def ok(self, *tensors: torch.Tensor) -> None:
+        """Every tensor lives on the target and holds finite values only."""
+        self.on(*tensors)
+        self.finite(*tensors)
+
+    def params_on(self, model: torch.nn.Module) -> None:
+        self.on(*model.parameters(), *model.buffers())
+
+    def fit(self, fit, data, steps: int = 20, **kwargs):
+        """``fit(data, ...)`` for a few steps on the target, with no progress bar; the model's
+        parameters and buffers must live there."""
+        model = fit(data, steps=steps, progress=False, device=self.name, **kwargs)
+        self.params_on(model)
+        return model
+
+    def same(self, out, ref, rtol=R64, atol=A64, *, allow_inf: bool = False) -> None:
+        """``out`` (computed on the target) lives there, is finite and matches ``ref`` (CPU)."""
+        if isinstance(out, torch.Tensor):
+            self.on(out)
+            if not allow_inf and out.is_floating_point():
+                self.finite(out)
+            torch.testing.assert_close(out.cpu(), ref.cpu(), rtol=rtol, atol=atol)
+        elif isinstance(out, (tuple, list)):
+            assert len(out) == len(ref)
+            for o, r in zip(out, ref, strict=True):
+                self.same(o, r, rtol, atol, allow_inf=allow_inf)
+        elif isinstance(out, dict):
+            assert out.keys() == ref.keys()
+            for k in out:
+                self.same(out[k], ref[k], rtol, atol, allow_inf=allow_inf)
+        elif isinstance(out, float):
+            assert math.isclose(out, ref, rel_tol=rtol, abs_tol=atol), (out, ref)
+        else:
+            assert out == ref, (out, ref)
+
+    def agree(self, fn, *args, rtol=R64, atol=A64, allow_inf: bool = False, **kwargs):
+        """``fn`` on the target and on the CPU; compared; the target's result returned."""
+        out = fn(*self.move(args), **self.move(kwargs))
+        ref = fn(*self.move(args, self.cpu), **self.move(kwargs, self.cpu))
+        self.same(out, ref, rtol, atol, allow_inf=allow_inf)
+        return out
+
+
+@contextlib.contextmanager
+def known_device_bug(where: str):
+    """Turn a device-mismatch error into a failure that names the code at fault."""
+    try:
+        yield
+    except (RuntimeError, TypeError) as exc:
+        text = str(exc).lower()
+        if "device" in text or "cuda" in text or "numpy" in text:
+            pytest.fail(f"device bug in {where}: {exc}")
+        raise

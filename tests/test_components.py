@@ -506,3 +506,27 @@ def test_loss_bad_input(binary):
         cp.cross_entropy(rand(4, 3), torch.tensor([0, 1, 3, 0]))
     with pytest.raises(ValueError, match="shape"):
         cp.focal_loss_multiclass(rand(4, 3), torch.tensor([0, 1, 2]))
+
+
+# == moved from explore/components.py ==
+
+
+def test_focal_batch_and_positive_loss_share_against_the_formula():
+    logits, target = cp.focal_batch()
+    assert logits.shape == target.shape == (1000,) and int(target.sum()) == 10
+    p = torch.sigmoid(logits)
+    assert torch.allclose(p[:990], torch.full((990,), 0.05, dtype=torch.float64))
+    assert torch.allclose(p[990:], torch.full((10,), 0.3, dtype=torch.float64))
+    for gamma in (0.0, 2.0):
+        easy = -(0.05**gamma) * math.log(0.95)  # p_t = 0.95 for the negatives
+        hard = -(0.7**gamma) * math.log(0.3)  # p_t = 0.3 for the positives
+        ref = 10 * hard / (10 * hard + 990 * easy)
+        assert cp.positive_loss_share(logits, target, gamma) == pytest.approx(ref, rel=1e-12)
+
+
+def test_recurrent_setup_is_orthogonal_and_seeded():
+    q, h0, inputs = cp.recurrent_setup(d=8, steps=5, seed=2)
+    assert torch.allclose(q.T @ q, torch.eye(8, dtype=torch.float64), atol=1e-12)
+    assert h0.shape == (8,) and inputs.shape == (5, 8)
+    again = cp.recurrent_setup(d=8, steps=5, seed=2)
+    assert all(torch.equal(a, b) for a, b in zip((q, h0, inputs), again, strict=True))

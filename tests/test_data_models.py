@@ -145,3 +145,85 @@ def test_pretrain_registry_and_missing_checkpoint():
         models.load_pretrained("no_such_model", _Line)
     with pytest.raises(ValueError):
         models.checkpoint_path("../evil")
+
+
+# -- the fit preamble's helpers -------------------------------------------------------------------
+def test_prepare_data_refuses_float64_beyond_float32_range():
+    fine = torch.tensor([[3e38, 0.0], [-3e38, 1.0]], dtype=torch.float64)
+    assert torch.isfinite(models.prepare_data(fine, device="cpu")).all()
+    too_big = torch.tensor([[1e39, 0.0], [0.0, 1.0]], dtype=torch.float64)
+    with pytest.raises(ValueError, match="too large for float32"):
+        models.prepare_data(too_big, device="cpu")
+    with pytest.raises(ValueError, match="NaN"):
+        models.prepare_data(torch.tensor([[0.0, float("nan")], [0.0, 1.0]]))
+    with pytest.raises(ValueError, match="empty"):
+        models.prepare_data(torch.empty(0, 2))
+
+
+def test_check_fit_args_bounds_the_number_of_steps():
+    assert models.check_fit_args(None, 0, False, 123) == 123
+    assert models.check_fit_args(models.MAX_STEPS, 0, False, 1) == models.MAX_STEPS
+    with pytest.raises(ValueError, match="steps must be <="):
+        models.check_fit_args(models.MAX_STEPS + 1, 0, False, 1)
+    with pytest.raises(ValueError, match="seed"):
+        models.check_fit_args(1, -1, False, 1)
+
+
+def test_prepare_tokens():
+    tokens = torch.tensor([[0, 1], [2, 3]])
+    assert torch.equal(models.prepare_tokens(tokens, device="cpu"), tokens)
+    with pytest.raises(TypeError, match="int64"):
+        models.prepare_tokens(tokens.float())
+    with pytest.raises(ValueError, match="at least 2 rows"):
+        models.prepare_tokens(tokens[:1])
+    with pytest.raises(ValueError, match=">= 0"):
+        models.prepare_tokens(-tokens)
+
+
+def test_merge_hyper_and_check_labels():
+    assert models.merge_hyper({"steps": 5, "lr": 1.0}, {"lr": 2.0}) == {"lr": 2.0}
+    with pytest.raises(TypeError, match="unknown hyper-parameter"):
+        models.merge_hyper({"steps": 5, "lr": 1.0}, {"steps": 3})
+    assert models.check_labels(None, 3, "cpu") == (None, 0)
+    labels, n_classes = models.check_labels(torch.tensor([0, 4, 1]), 3, "cpu")
+    assert n_classes == 5 and labels.tolist() == [0, 4, 1]
+    with pytest.raises(ValueError, match="one entry per row"):
+        models.check_labels(torch.tensor([0, 1]), 3, "cpu")
+    with pytest.raises(TypeError, match="int64"):
+        models.check_labels(torch.tensor([0.0, 1.0, 2.0]), 3, "cpu")
+    with pytest.raises(ValueError, match="lr must be > 0"):
+        models.check_lr(0.0)
+
+
+def test_batch_indices_are_permutations_from_the_generator():
+    it = models.batch_indices(10, 4, torch.Generator().manual_seed(0))
+    first_pass = torch.cat([next(it), next(it)])  # 10 // 4 = 2 batches, the tail of 2 dropped
+    assert first_pass.dtype == torch.int64 and len(set(first_pass.tolist())) == 8
+    reference = torch.randperm(10, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(first_pass, reference[:8])
+    assert torch.equal(next(it), torch.randperm(10, generator=_gen_after_one_perm())[:4])
+
+
+def _gen_after_one_perm() -> torch.Generator:
+    gen = torch.Generator().manual_seed(0)
+    torch.randperm(10, generator=gen)
+    return gen
+
+
+def test_gaussian_log_prob_matches_torch_distributions():
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(7, 3, generator=gen, dtype=torch.float64)
+    mean = torch.randn(7, 3, generator=gen, dtype=torch.float64)
+    log_sigma = 0.3 * torch.randn(7, 3, generator=gen, dtype=torch.float64)
+    ref = torch.distributions.Normal(mean, log_sigma.exp()).log_prob(x).sum(-1)
+    assert torch.allclose(models.gaussian_log_prob(x, mean, log_sigma), ref, rtol=1e-12)
+    std = torch.distributions.Normal(0.0, 1.0).log_prob(x).sum(-1)
+    assert torch.allclose(models.gaussian_log_prob(x), std, rtol=1e-12)
+    assert torch.allclose(models.gaussian_log_prob(x, standardized=True), std, rtol=1e-12)
+    eps = torch.randn(7, 3, generator=gen, dtype=torch.float64)
+    z = mean + log_sigma.exp() * eps
+    ref_q = torch.distributions.Normal(mean, log_sigma.exp()).log_prob(z).sum(-1)
+    got_q = models.gaussian_log_prob(eps, log_sigma=log_sigma, standardized=True)
+    assert torch.allclose(got_q, ref_q, rtol=1e-12)
+    shifted = torch.distributions.Normal(mean, 1.0).log_prob(x).sum(-1)
+    assert torch.allclose(models.gaussian_log_prob(x, mean), shifted, rtol=1e-12)

@@ -478,3 +478,34 @@ def test_fit_default_steps(monkeypatch):
 def test_pretrained_registry_names():
     assert set(df.PRETRAINED) <= {"diffusion_ring", "diffusion_ring_default", "diffusion_moons"}
     assert all(name.startswith("diffusion_") for name in df.PRETRAINED)
+
+
+# == moved from explore/df.py ==
+
+
+def test_forward_chain_has_the_closed_form_moments():
+    # 4000 chains started at one point: after t steps their moments match q(x_t | x_0).
+    x0 = torch.tensor([[1.0, -1.0]]).repeat(4000, 1)
+    for kind in ("linear", "cosine"):
+        s = df.NoiseSchedule(kind, 100)
+        chain = df.forward_chain(x0, s, seed=3)
+        assert chain.shape == (101, 4000, 2) and torch.equal(chain[0], x0.double())
+        ab = float(s.alpha_bar(60))
+        pts = chain[60].numpy()
+        assert np.allclose(pts.mean(0), math.sqrt(ab) * np.array([1, -1]), atol=4 / math.sqrt(4000))
+        assert np.allclose(pts.var(0), 1 - ab, rtol=4 * math.sqrt(2 / 4000))
+    with pytest.raises(TypeError, match="NoiseSchedule"):
+        df.forward_chain(x0, "linear")
+
+
+def test_score_on_grid_is_minus_eps_over_sigma():
+    model = df.fit(data.ring(256, seed=0), steps=5, progress=False, device="cpu", T=100, hidden=8)
+    pts, s = df.score_on_grid(model, 30, grid=5)
+    axis = torch.linspace(-3, 3, 5)
+    assert torch.equal(pts[:5, 1], axis) and torch.equal(pts[::5, 0], axis)
+    with torch.no_grad():
+        eps = model.net(pts, torch.full((25,), 30))
+    expected = -eps / math.sqrt(1 - float(model.noise.alpha_bar(30)))
+    torch.testing.assert_close(s, expected, atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match="t must lie"):
+        df.score_on_grid(model, 101)

@@ -781,3 +781,145 @@ def test_cuda_matches_cpu():
         )
     plan, cost = dv.sinkhorn_plan(x2.to("cuda"), y2.to("cuda"), 0.1)
     assert plan.device.type == "cuda" and cost.device.type == "cuda"
+
+
+# == moved from explore/divergences.py ==
+# The mixtures, the divergence table, the disjoint-supports values, the exact OT cost and the
+# batched MMD², each against an independent reference (SciPy quadrature, POT, Monte Carlo).
+
+
+def test_mixture_log_pdf_and_cdf_match_scipy():
+    m = dv.Mixture([(0.3, -1.0, 0.5), (0.7, 2.0, 1.5)])
+    x = np.linspace(-6, 8, 57)
+    pdf = 0.3 * scipy.stats.norm.pdf(x, -1, 0.5) + 0.7 * scipy.stats.norm.pdf(x, 2, 1.5)
+    cdf = 0.3 * scipy.stats.norm.cdf(x, -1, 0.5) + 0.7 * scipy.stats.norm.cdf(x, 2, 1.5)
+    np.testing.assert_allclose(m.log_pdf(t64(x)).numpy(), np.log(pdf), rtol=1e-12)
+    np.testing.assert_allclose(m.cdf(t64(x)).numpy(), cdf, rtol=1e-12, atol=1e-15)
+    assert m.mean() == pytest.approx(0.3 * -1 + 0.7 * 2)
+
+
+def test_mixture_validation():
+    with pytest.raises(ValueError, match="sum to 1"):
+        dv.Mixture([(0.5, 0.0, 1.0)])
+    with pytest.raises(ValueError, match="std > 0"):
+        dv.Mixture([(1.0, 0.0, 0.0)])
+    with pytest.raises(ValueError, match="non-empty"):
+        dv.Mixture([])
+    with pytest.raises(TypeError, match="Mixture"):
+        dv.divergence_table("p", "q")
+    with pytest.raises(ValueError, match="bandwidth"):
+        dv.divergence_table(dv.Mixture([(1.0, 0, 1)]), dv.Mixture([(1.0, 0, 1)]), 0.0)
+
+
+def test_divergence_table_mixtures_against_scipy():
+    p = dv.Mixture([(0.5, -2.0, 0.5), (0.5, 2.0, 0.5)])
+    q = dv.Mixture([(1.0, 0.5, 1.5)])
+    table = dv.divergence_table(p, q)
+
+    def fp(x):
+        return 0.5 * scipy.stats.norm.pdf(x, -2, 0.5) + 0.5 * scipy.stats.norm.pdf(x, 2, 0.5)
+
+    def fq(x):
+        return scipy.stats.norm.pdf(x, 0.5, 1.5)
+
+    def quad(f):
+        return scipy.integrate.quad(f, -15, 15, points=[-2, 0.5, 2], limit=400)[0]
+
+    assert table["KL(p‖q)"] == (
+        pytest.approx(quad(lambda x: fp(x) * math.log(fp(x) / fq(x))), abs=1e-7),
+        "quadrature",
+    )
+    tv = 0.5 * quad(lambda x: abs(fp(x) - fq(x)))
+    assert table["TV(p, q)"][0] == pytest.approx(tv, abs=1e-5)
+    hel = math.sqrt(0.5 * quad(lambda x: (math.sqrt(fp(x)) - math.sqrt(fq(x))) ** 2))
+    assert table["Hellinger"][0] == pytest.approx(hel, abs=1e-5)
+    # W1 and W2 from large samples with POT's exact 1-D solvers.
+    rng = np.random.default_rng(0)
+    n = 400_000
+    xs = np.where(rng.random(n) < 0.5, -2.0, 2.0) + 0.5 * rng.standard_normal(n)
+    ys = 0.5 + 1.5 * rng.standard_normal(n)
+    assert table["W₁"][0] == pytest.approx(scipy.stats.wasserstein_distance(xs, ys), abs=0.01)
+    w2 = math.sqrt(ot.wasserstein_1d(xs, ys, p=2))
+    assert table["W₂"][0] == pytest.approx(w2, abs=0.01)
+
+
+def test_divergence_table_mmd_against_quadrature():
+    """E k(X, Y) for Gaussian mixtures by 2-D quadrature of the kernel against the densities."""
+    p = dv.Mixture([(0.4, -1.0, 0.7), (0.6, 1.0, 0.4)])
+    q = dv.Mixture([(1.0, 0.3, 1.2)])
+    h = 0.8
+
+    def dens(m, x):
+        return sum(w * scipy.stats.norm.pdf(x, mu, s) for w, mu, s in m.components)
+
+    def ek(a, b):
+        return scipy.integrate.dblquad(
+            lambda y, x: dens(a, x) * dens(b, y) * math.exp(-((x - y) ** 2) / (2 * h * h)),
+            -9, 9, -9, 9, epsabs=1e-10,
+        )[0]  # fmt: skip
+
+    ref = ek(p, p) + ek(q, q) - 2 * ek(p, q)
+    assert dv.divergence_table(p, q, h)["MMD² (h=0.8)"][0] == pytest.approx(ref, abs=1e-7)
+
+
+@pytest.mark.parametrize("theta", [0.0, 0.3, 1.0, 2.5])
+def test_disjoint_values_closed_form(theta):
+    v = dv.disjoint_values(theta)
+    assert v["W1"] == pytest.approx(theta, abs=1e-12)
+    assert v["JS"] == pytest.approx(min(theta, 1.0) * LOG2, abs=1e-12)
+    assert v["KL"] == (math.inf if theta > 0 else 0.0)
+    with pytest.raises(ValueError, match="theta"):
+        dv.disjoint_values(-0.1)
+
+
+def test_ot_assignment_cost_against_pot_and_brute_force():
+    import itertools
+
+    g = torch.Generator().manual_seed(3)
+    x, y = (
+        torch.randn(6, 2, generator=g, dtype=torch.float64),
+        torch.randn(6, 2, generator=g, dtype=torch.float64),
+    )
+    c = (torch.cdist(x, y) ** 2).numpy()
+    brute = min(c[range(6), list(perm)].mean() for perm in itertools.permutations(range(6)))
+    assert dv.ot_assignment_cost(x, y) == pytest.approx(brute, abs=1e-12)
+    x, y = (
+        torch.randn(40, 2, generator=g, dtype=torch.float64),
+        torch.randn(40, 2, generator=g, dtype=torch.float64),
+    )
+    u = np.full(40, 1 / 40)
+    ref = ot.emd2(u, u, (torch.cdist(x, y) ** 2).numpy())
+    assert dv.ot_assignment_cost(x, y) == pytest.approx(ref, abs=1e-10)
+    with pytest.raises(ValueError, match="same number"):
+        dv.ot_assignment_cost(x, y[:3])
+
+
+@pytest.mark.parametrize("unbiased", [True, False])
+def test_mmd2_batch_equals_mmd2(unbiased):
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(6, 12, 2, generator=g, dtype=torch.float64)
+    y = torch.randn(6, 9, 2, generator=g, dtype=torch.float64) + 0.5
+    batched = dv.mmd2_batch(x, y, 0.4, unbiased=unbiased)
+    looped = torch.stack([dv.mmd2(a, b, 0.4, unbiased=unbiased) for a, b in zip(x, y, strict=True)])
+    torch.testing.assert_close(batched, looped, rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match="bandwidth"):
+        dv.mmd2_batch(x, y, 0.0)
+    with pytest.raises(ValueError, match="need x"):
+        dv.mmd2_batch(x[0], y[0], 1.0)
+
+
+def test_mmd2_gaussian_shift_against_monte_carlo():
+    rng = np.random.default_rng(1)
+    n = 200_000
+    a, a2 = rng.normal(size=(n, 2)), rng.normal(size=(n, 2))
+    b, b2 = rng.normal(size=(n, 2)) + [0.6, 0], rng.normal(size=(n, 2)) + [0.6, 0]
+    for h in (0.3, 1.0, 3.0):
+
+        def k(u, v, h=h):
+            return np.exp(-np.sum((u - v) ** 2, axis=1) / (2 * h**2))
+
+        terms = k(a, a2) + k(b, b2) - k(a, b2) - k(a2, b)
+        se = terms.std() / math.sqrt(n)
+        assert abs(dv.mmd2_gaussian_shift(0.6, h) - terms.mean()) < 4 * se
+    with pytest.raises(ValueError, match="bandwidth"):
+        dv.mmd2_gaussian_shift(0.6, -1.0)

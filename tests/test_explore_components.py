@@ -14,7 +14,6 @@ from companion.explore import components as ex
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-FACTORIES = [ex.activation_explorer, ex.softmax_explorer, ex.focal_explorer, ex.recurrent_explorer]
 FIGURES = [
     (ex.activation_figure, ("gelu",)),
     (ex.softmax_figure, (0.5,)),

@@ -49,51 +49,19 @@ def test_explorer_gaussian_values(mu, sigma):
     assert shown["MMD² (h=1)"] == pytest.approx(mmd, abs=1e-4)
 
 
-def test_explorer_mixture_kl_by_scipy_quadrature():
-    p = ex.FAMILIES["mix"][1]
-    table = ex.divergence_table(p, ex.Mixture([(1.0, 0.5, 1.5)]))
-
-    def fp(x):
-        return 0.5 * stats.norm.pdf(x, -2, 0.5) + 0.5 * stats.norm.pdf(x, 2, 0.5)
-
-    def fq(x):
-        return stats.norm.pdf(x, 0.5, 1.5)
-
-    kl = integrate.quad(
-        lambda x: fp(x) * math.log(fp(x) / fq(x)), -12, 12, points=[-2, 2], limit=200
-    )[0]
-    assert table["KL(p‖q)"] == (pytest.approx(kl, abs=1e-7), "quadrature")
-
-
-def test_mixture_moments_and_validation():
-    m = ex.FAMILIES["mix"][1]
-    assert m.mean() == 0.0 and m.variance() == pytest.approx(4.25)
-    assert not m.is_gaussian and ex.FAMILIES["gauss"][1].is_gaussian
-    with pytest.raises(ValueError, match="sum to 1"):
-        ex.Mixture([(0.5, 0.0, 1.0)])
-    with pytest.raises(ValueError, match="std > 0"):
-        ex.Mixture([(1.0, 0.0, 0.0)])
-    with pytest.raises(ValueError, match="non-empty"):
-        ex.Mixture([])
-    with pytest.raises(ValueError, match="family"):
-        ex.explorer_figure("cauchy", 0.0, 1.0)
-    with pytest.raises(TypeError, match="Mixture"):
-        ex.divergence_table("p", "q")
-
-
-@pytest.mark.parametrize("theta", [0.0, 0.3, 1.0, 2.5, 3.0])
-def test_disjoint_values_closed_form(theta):
-    v = ex.disjoint_values(theta)
-    assert v["W1"] == pytest.approx(theta, abs=1e-12)
-    assert v["JS"] == pytest.approx(min(theta, 1.0) * math.log(2), abs=1e-12)
-    assert v["KL"] == (math.inf if theta > 0 else 0.0)
+@pytest.mark.parametrize("theta", [0.0, 0.3, 1.0, 3.0])
+def test_disjoint_title_closed_form(theta):
+    """The title prints KL, JS and W₁ of two unit uniforms θ apart (∞, min(θ, 1) log 2, θ)."""
     title = ex.disjoint_figure(theta).layout.title.text
     assert ("KL(p‖q) = ∞" in title) == (theta > 0)
+    js, w1 = map(float, re.findall(r"= (\d+\.\d+)", title)[-2:])
+    assert js == pytest.approx(min(theta, 1.0) * math.log(2), abs=1e-4)
+    assert w1 == pytest.approx(theta, abs=1e-4)
 
 
-def test_disjoint_bad_input():
-    with pytest.raises(ValueError, match="theta"):
-        ex.disjoint_values(-0.1)
+def test_explorer_family_validation():
+    with pytest.raises(ValueError, match="family"):
+        ex.explorer_figure("cauchy", 0.0, 1.0)
 
 
 def test_sinkhorn_figure_reports_cost_above_exact():
@@ -110,37 +78,6 @@ def test_sinkhorn_figure_reports_cost_above_exact():
         assert exact - 1e-4 <= cost <= exact + 10**log_eps * math.log(len(x)) + 1e-4
 
 
-def test_mmd_population_formula_against_monte_carlo():
-    rng = np.random.default_rng(1)
-    n = 200_000
-    a, a2 = rng.normal(size=(n, 2)), rng.normal(size=(n, 2))
-    b, b2 = rng.normal(size=(n, 2)) + [0.6, 0], rng.normal(size=(n, 2)) + [0.6, 0]
-    for h in (0.3, 1.0, 3.0):
-
-        def k(u, v, h=h):
-            return np.exp(-np.sum((u - v) ** 2, axis=1) / (2 * h**2))
-
-        terms = k(a, a2) + k(b, b2) - k(a, b2) - k(a2, b)
-        se = terms.std() / math.sqrt(n)
-        assert abs(ex._mmd_population(0.6, h) - terms.mean()) < 4 * se
-
-
-@pytest.mark.parametrize("unbiased", [True, False])
-def test_mmd_batch_equals_companion_mmd2(unbiased):
-    from companion.divergences import mmd2
-
-    x, _, y = ex.mmd_draws()
-    batched = ex.mmd_batch(x[:10], y[:10], 0.4, unbiased=unbiased)
-    looped = torch.stack(
-        [mmd2(a, b, bandwidth=0.4, unbiased=unbiased) for a, b in zip(x[:10], y[:10], strict=True)]
-    )
-    torch.testing.assert_close(batched, looped, rtol=0, atol=1e-12)
-    with pytest.raises(ValueError, match="bandwidth"):
-        ex.mmd_batch(x[:2], y[:2], 0.0)
-    with pytest.raises(ValueError, match="need x"):
-        ex.mmd_batch(x[0], y[0], 1.0)
-
-
 def test_mahalanobis_title_against_scipy():
     from scipy.spatial import distance
 
@@ -151,6 +88,18 @@ def test_mahalanobis_title_against_scipy():
     assert d_m == pytest.approx(ref, abs=1e-3)
     with pytest.raises(ValueError, match="rho"):
         ex.mahalanobis_figure(1.0, 1.0, 1.0)
+
+
+def test_mmd_figure_means_against_direct_estimates():
+    """The title's mean unbiased/biased MMD² when p = q, against mmd2 on each repetition."""
+    from companion.divergences import mmd2
+
+    x, y, _ = ex.mmd_draws()
+    title = ex.mmd_figure(0.0).layout.title.text
+    unb, bia = map(float, re.findall(r"(?:unbiased|biased) ([+-]?\d+\.\d+)", title))
+    for shown, flag in ((unb, True), (bia, False)):
+        ref = torch.stack([mmd2(a, b, 1.0, unbiased=flag) for a, b in zip(x, y, strict=True)])
+        assert shown == pytest.approx(ref.mean().item(), abs=1e-4)
 
 
 def test_mmd_figure_is_valid_plotly():

@@ -10,7 +10,7 @@ import torch
 from torch.distributions import Normal, kl_divergence
 
 from companion.explore import gaussian
-from companion.figures import LiveFigure, StaticFigure
+from companion.figures import LiveFigure
 
 STD = Normal(torch.tensor(0.0, dtype=torch.float64), torch.tensor(1.0, dtype=torch.float64))
 
@@ -35,15 +35,6 @@ def test_title_values_match_torch_distributions(mu, sigma):
         rtol=1e-6,
         atol=1e-7,
     )
-
-
-def test_static_explorer_covers_the_slider_extremes():
-    fig = gaussian.gaussian_explorer(mode="static")
-    assert isinstance(fig, StaticFigure)
-    steps = [[float(s.label) for s in sl.steps] for sl in fig.figure.layout.sliders]
-    assert steps[0][0] == -3.0 and steps[0][-1] == 3.0
-    assert steps[1][0] == 0.25 and steps[1][-1] == 3.0
-    assert len(fig.payload["frames"]) == len(steps[0]) * len(steps[1])
 
 
 def test_live_explorer_between_grid_points():

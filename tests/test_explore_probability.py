@@ -8,7 +8,7 @@ import re
 import numpy as np
 import plotly.graph_objects as go
 import pytest
-from scipy import integrate, stats
+from scipy import stats
 
 from companion.explore import probability as ex
 
@@ -55,50 +55,6 @@ def test_grid_posterior_is_the_conjugate_beta(a, b, h, t):
         ex.grid_posterior(0.0, 1.0, 1, 1)
 
 
-@pytest.mark.parametrize(("mu", "sigma"), [(4.5, 1.0), (3.0, 2.0), (0.0, 1.0), (6.0, 0.8)])
-def test_is_second_moment_against_quadrature(mu, sigma):
-    m2 = integrate.quad(
-        lambda x: stats.norm.pdf(x) ** 2 / stats.norm.pdf(x, mu, sigma),
-        4,
-        30,
-        epsabs=0,
-        epsrel=1e-12,
-        limit=200,
-    )[0]
-    assert ex.is_second_moment(mu, sigma) == pytest.approx(m2, rel=1e-8)
-
-
-def test_is_second_moment_infinite_for_light_tailed_proposals():
-    assert math.isinf(ex.is_second_moment(4.0, 0.7))
-    assert math.isfinite(ex.is_second_moment(4.0, 0.71))
-    # Just below sigma^2 = 1/2 the integrand grows like exp(+eps x^2): infinite.
-    assert math.isinf(ex.is_second_moment(4.0, math.sqrt(0.5 * (1 - 1e-9))))
-
-
-@pytest.mark.parametrize("mu", [4.0, 1.0, 0.3])
-@pytest.mark.parametrize("rel_gap", [0.0, 1e-9, 1e-6])
-def test_is_second_moment_at_the_boundary_sigma2_half(mu, rel_gap):
-    """At sigma^2 = 1/2 the moment is finite when mu > 0 (integrand exp(mu^2 - 2 mu x))."""
-    sigma = math.sqrt(0.5 * (1 + rel_gap))
-    m2 = integrate.quad(
-        lambda x: math.exp(2 * stats.norm.logpdf(x) - stats.norm.logpdf(x, mu, sigma)),
-        4,
-        math.inf,
-        epsabs=0,
-        epsrel=1e-10,
-        limit=200,
-    )[0]
-    assert ex.is_second_moment(mu, sigma) == pytest.approx(m2, rel=1e-5)
-
-
-@pytest.mark.parametrize("mu", [0.0, -2.0])
-def test_is_second_moment_at_the_boundary_infinite_for_nonpositive_mu(mu):
-    assert math.isinf(ex.is_second_moment(mu, math.sqrt(0.5)))
-    assert "true relative standard error ∞" in ex.is_figure(4.0, 0.4).layout.title.text
-    with pytest.raises(ValueError, match="sigma"):
-        ex.is_second_moment(1.0, 0.0)
-
-
 @pytest.mark.parametrize(("log2n", "k"), [(0, 1.25), (3, 2.0), (6, 4.0)])
 def test_clt_title_exact_tail_and_chebyshev(log2n, k):
     n = 2**log2n
@@ -127,31 +83,6 @@ def test_mvn_title_formula_and_slab():
         ex.mvn_figure(1.0, 1.0, 0.0)
 
 
-def test_gradient_variance_table_unbiased():
-    tab = ex.gradient_variance_table(mu=0.5, sigma=1.0, ns=(20, 200), repeats=200)
-    for k, n in enumerate(tab["n"]):
-        # Exact per-sample variances at mu = 0.5, sigma = 1 (see the chapter).
-        v_score = (0.5**4 + 18 * 0.25 + 15) - 4 * 0.25
-        for key, v in (("score", v_score), ("reparam", 4.0)):
-            assert abs(tab[key + "_mean"][k] - 1.0) < 4 * math.sqrt(v / n / 200)
-            assert abs(tab[key][k] - v / n) < 4 * tab[key + "_var_se"][k]
-
-
-def test_mc_error_slope():
-    fig = ex.mc_error_figure(repeats=100)
-    ns, rmse = np.asarray(fig.data[0].x), np.asarray(fig.data[0].y)
-    assert abs(np.polyfit(np.log(ns), np.log(rmse), 1)[0] + 0.5) < 0.1
-
-
-FACTORIES = [
-    ex.distribution_gallery,
-    ex.bayes_explorer,
-    ex.importance_explorer,
-    ex.clt_explorer,
-    ex.mvn_explorer,
-]
-
-
 @pytest.mark.parametrize(
     ("fn", "args"),
     [
@@ -165,3 +96,19 @@ FACTORIES = [
 )
 def test_unvalidated_figures_are_valid_plotly(fn, args):
     go.Figure(fn(*args).to_plotly_json())  # raises ValueError on any invalid property
+
+
+def test_is_title_shows_the_infinite_variance():
+    assert "true relative standard error ∞" in ex.is_figure(4.0, 0.4).layout.title.text
+    title = ex.is_figure(4.5, 1.0).layout.title.text
+    assert f"exact {stats.norm.sf(4.0):.3e}" in title
+
+
+def test_is_title_ess_of_the_terms():
+    from companion import sampling as smp
+
+    terms = smp.rare_event_importance_run(4.5, 1.0, n=ex.IS_SAMPLES)[2].numpy()
+    hits = terms[terms > 0]
+    ref = hits.sum() ** 2 / (hits**2).sum()
+    title = ex.is_figure(4.5, 1.0).layout.title.text
+    assert f"of the terms w·f {ref:.1f}" in title

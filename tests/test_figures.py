@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import plotly.graph_objects as go
@@ -62,6 +66,33 @@ def test_static_frames_hold_every_grid_combination():
             frame = spec["frames"][ia * 3 + ib]
             np.testing.assert_allclose(decode(frame["data"]["y"][0]), a * X + b, rtol=0, atol=1e-12)
             assert frame["layout"]["title"]["text"] == f"a = {a:.4f}, b = {b:.4f}, lin"
+
+
+def test_static_frame_order_is_c_order_ravel_over_mixed_controls():
+    """The contract with gf-figures.js: frame ravel_multi_index((i, j, k), sizes), C order, over
+    the controls in the order given, a Choice between two Sliders included; the page finds the
+    k-th slider control in layout.sliders[k] and the k-th choice in layout.updatemenus[k]."""
+
+    def make(a, kind, b):
+        return line(a, b, kind)
+
+    controls = (
+        Slider("a", -1, 1, steps=3),
+        Choice("kind", ["lin", "sq"]),
+        Slider("b", 0, 2, steps=4),
+    )
+    fig = interactive(make, *controls, mode="static")
+    spec = spec_of(fig)
+    sizes = (3, 2, 4)
+    assert [c["size"] for c in spec["controls"]] == list(sizes)
+    assert [c["kind"] for c in spec["controls"]] == ["slider", "choice", "slider"]
+    assert [s.name for s in fig.figure.layout.sliders] == ["a", "b"]
+    assert [m.name for m in fig.figure.layout.updatemenus] == ["kind"]
+    for i, a in enumerate(np.linspace(-1, 1, 3)):
+        for j, kind in enumerate(["lin", "sq"]):
+            for k, b in enumerate(np.linspace(0, 2, 4)):
+                frame = spec["frames"][np.ravel_multi_index((i, j, k), sizes)]
+                assert frame["layout"]["title"]["text"] == f"a = {a:.4f}, b = {b:.4f}, {kind}"
 
 
 def test_static_sliders_are_native_and_start_at_the_default():
@@ -234,8 +265,111 @@ def test_mode_resolution(monkeypatch):
     monkeypatch.setenv(figures.ENV_MODE, "live")
     assert figures.resolve_mode() == "live"
     assert figures.resolve_mode("static") == "static"
+    assert figures.resolve_mode("auto") == "live"  # "auto" defers to the variable
     with pytest.raises(ValueError, match="figure mode"):
         figures.resolve_mode("fancy")
+    monkeypatch.setenv(figures.ENV_MODE, " Static ")
+    assert figures.resolve_mode() == "static"
+    monkeypatch.setenv(figures.ENV_MODE, "auto")  # the variable may say "auto" too
+    assert figures.resolve_mode() == "static"
+    monkeypatch.setenv(figures.ENV_MODE, "fancy")
+    with pytest.raises(ValueError, match="figure mode"):
+        figures.resolve_mode()
+
+
+def test_one_home_for_the_mode(monkeypatch):
+    from companion import _mode, progress, sphinxext, theme
+
+    assert figures.ENV_MODE == _mode.ENV_MODE == "GF_FIGURE_MODE"
+    assert figures.resolve_mode is _mode.resolve_mode is theme.resolve_mode
+    monkeypatch.delenv(_mode.ENV_MODE, raising=False)
+    assert not _mode.building_static() and _mode.env_mode() is None
+    _mode.set_mode("static")  # what the book build does (monkeypatch restores the variable)
+    assert _mode.env_mode() == "static" and _mode.building_static()
+    assert progress.progress(range(2)).disable
+    with pytest.raises(ValueError, match="figure mode"):
+        _mode.set_mode("auto")  # only a concrete mode can be handed to the kernels
+    # No module but _mode reads or writes the variable.
+    for path in Path(_mode.__file__).parent.rglob("*.py"):
+        if path.name != "_mode.py":
+            text = path.read_text(encoding="utf-8")
+            assert "GF_FIGURE_MODE" not in text.replace("``GF_FIGURE_MODE", ""), path
+    assert sphinxext.PLOTLY_JS.is_file()
+
+
+def test_sphinx_extension_imports_neither_torch_nor_plotly():
+    code = (
+        "import sys, companion.sphinxext; "
+        "print(sorted(m for m in ('torch', 'plotly', 'numpy') if m in sys.modules))"
+    )
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]", f"import companion.sphinxext loaded {out.stdout.strip()}"
+
+
+def _companion_import_graph() -> dict[str, set[str]]:
+    """Module -> the companion modules it imports (anywhere in the file, function bodies too;
+    ``if TYPE_CHECKING:`` blocks aside). A package's own ``__init__`` is not counted as imported
+    by its submodules, only when named explicitly."""
+    pkg = Path(figures.__file__).resolve().parent
+
+    def name_of(path: Path) -> str:
+        parts = list(path.relative_to(pkg.parent).with_suffix("").parts)
+        return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+    files = {name_of(p): p for p in pkg.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in files.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        hidden = {
+            id(n)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+            for n in ast.walk(node)
+        }
+        here = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+        edges = set()
+        for node in ast.walk(tree):
+            if id(node) in hidden:
+                continue
+            if isinstance(node, ast.Import):
+                edges |= {a.name for a in node.names if a.name in files}
+            elif isinstance(node, ast.ImportFrom):
+                base = here[: len(here) - node.level + 1] if node.level else []
+                target = ".".join(base + ([node.module] if node.module else []))
+                if target in files:
+                    subs = {f"{target}.{a.name}" for a in node.names}
+                    edges |= {s if s in files else target for s in subs}
+        graph[name] = edges - {name}
+    return graph
+
+
+def test_companion_modules_import_no_cycle():
+    graph = _companion_import_graph()
+    # The walk sees the whole package, subpackages included, and real edges.
+    assert {"companion.zoo.score", "companion.explore.gan", "companion._mode"} <= set(graph)
+    assert "companion.theme" in graph["companion.figures"]
+    assert "companion.zoo.energy" in graph["companion.zoo.score"]
+    assert "companion.figures" in graph["companion.explore.gan"]
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                cycle = path[path.index(nxt) :] + [nxt]
+                pytest.fail("import cycle: " + " -> ".join(cycle))
+            if nxt not in state:
+                visit(nxt, path + [nxt])
+        state[node] = 2
+
+    for start in sorted(graph):
+        if start not in state:
+            visit(start, [start])
+    # and the light module stays light
+    assert graph["companion._mode"] == set() and graph["companion.sphinxext"] == {"companion._mode"}
 
 
 @pytest.mark.parametrize(

@@ -356,3 +356,79 @@ def test_bad_fit_arguments():
         fl.fit(data, steps=1, progress="no")
     with pytest.raises(ValueError, match="kind"):
         fl.fit(data, steps=1, progress=False, kind="nice")
+
+
+# == moved from explore/flows.py ==
+@FAST
+@given(eps=st.floats(-2.0, 2.0), delta=st.floats(0.3, 3.0), x=st.floats(-6.0, 6.0))
+def test_sinh_arcsinh_inverse_and_slope(eps, delta, x):
+    z, log_slope = fl.sinh_arcsinh(np.array([x]), eps, delta)
+    back, log_slope_inv = fl.sinh_arcsinh(z, eps, delta, reverse=True)
+    assert back[0] == pytest.approx(x, rel=1e-9, abs=1e-9)
+    # Reciprocal derivatives of a map and its inverse.
+    assert log_slope_inv[0] == pytest.approx(-log_slope[0], abs=1e-8)
+    h = 1e-6
+    numeric = (
+        fl.sinh_arcsinh(np.array([x + h]), eps, delta)[0]
+        - fl.sinh_arcsinh(np.array([x - h]), eps, delta)[0]
+    ) / (2 * h)
+    assert math.log(numeric[0]) == pytest.approx(log_slope[0], abs=1e-5)
+
+
+@pytest.mark.parametrize(("eps", "delta"), [(0.0, 1.0), (0.5, 1.0), (-1.5, 0.6), (1.5, 2.0)])
+def test_monotone_density_is_the_law_of_transformed_normals(eps, delta):
+    # Integrates to one (scipy quadrature) and agrees with the CDF route Φ(f(x)).
+    from scipy import integrate, stats
+
+    total = integrate.quad(lambda t: fl.monotone_density(t, eps, delta), -np.inf, np.inf)[0]
+    assert total == pytest.approx(1.0, abs=1e-7)
+    for a, b in [(-1.0, 0.5), (0.2, 3.0)]:
+        mass = integrate.quad(lambda t: fl.monotone_density(t, eps, delta), a, b)[0]
+        fa, fb = (fl.sinh_arcsinh(np.array([v]), eps, delta)[0][0] for v in (a, b))
+        assert mass == pytest.approx(stats.norm.cdf(fb) - stats.norm.cdf(fa), abs=1e-8)
+    # Works on tensors too, with the same values.
+    t = torch.linspace(-3, 3, 7, dtype=torch.float64)
+    assert np.allclose(
+        fl.monotone_density(t, eps, delta).numpy(), fl.monotone_density(t.numpy(), eps, delta)
+    )
+
+
+def test_monotone_mass_against_scipy_quadrature():
+    from scipy import integrate
+
+    for slip in (False, True):
+        ref = integrate.quad(lambda t, s=slip: fl.monotone_density(t, 0.5, 0.6, slip=s), -5, 5)[0]
+        assert fl.monotone_mass(0.5, 0.6, -5.0, 5.0, slip=slip) == pytest.approx(ref, abs=2e-4)
+    with pytest.raises(ValueError, match="lo < hi"):
+        fl.monotone_mass(0.0, 1.0, 1.0, -1.0)
+
+
+def _tiny_flow():
+    with single_thread():
+        return fl.fit(moons(300, seed=0), steps=5, layers=2, hidden=8, progress=False, device="cpu")
+
+
+def test_stage_log_dets_end_at_the_flows_log_det():
+    model = _tiny_flow()
+    x = moons(50, seed=1)
+    stages, ldj = fl.stage_log_dets(model, x)
+    z, total = model(x)
+    assert len(stages) == len(ldj) == len(model.layers) + 1 and ldj[0] == 0.0
+    torch.testing.assert_close(stages[-1], z.detach())
+    assert ldj[-1] == pytest.approx(total.mean().item(), abs=1e-5)
+    with pytest.raises(TypeError, match="Flow"):
+        fl.stage_log_dets(torch.nn.Linear(2, 2), x)
+
+
+def test_sample_seeded_is_the_inverse_of_seeded_noise_and_leaves_the_rng_alone():
+    model = _tiny_flow()
+    torch.manual_seed(5)
+    expected_next = torch.rand(2)
+    torch.manual_seed(5)
+    x = fl.sample_seeded(model, 40, seed=3)
+    assert torch.equal(torch.rand(2), expected_next)
+    z = torch.randn(40, 2, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        back, _ = model(x)
+    torch.testing.assert_close(back, z, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(fl.sample_seeded(model, 40, seed=3), x)

@@ -508,3 +508,20 @@ def test_exercise_checks_accept_right_and_reject_wrong_answers(capsys):
     with pytest.raises(CheckFailed, match="raised"):
         checks.check_kernel_ridge(lambda *a: 1 / 0)
     assert capsys.readouterr().out.count("Correct") == 3
+
+
+# == moved from explore/functional.py ==
+
+
+@pytest.mark.parametrize("q", [0.1, 0.8, 1.0, 1.6, 2.0])
+def test_cos_fixed_point_solves_x_equals_q_cos_x(q):
+    x = fa.cos_fixed_point(q)
+    assert x == pytest.approx(q * math.cos(x), abs=1e-14)
+    # The same root by Newton's method on g(x) = x − q cos x from x = 0.5 (g is increasing for
+    # q <= 1; for larger q it is still the only root of g on [−2.5, 2.5] that Newton finds here).
+    y = 0.5
+    for _ in range(60):
+        y -= (y - q * math.cos(y)) / (1 + q * math.sin(y))
+    assert x == pytest.approx(y, abs=1e-12)
+    with pytest.raises(ValueError, match="q must"):
+        fa.cos_fixed_point(0.0)

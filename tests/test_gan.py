@@ -378,3 +378,111 @@ def test_pretrained_names_and_files():
         assert checkpoint_path(name).stat().st_size < 1_000_000, name
         model = load_pretrained(name, gan.GAN, device="cpu")
         assert model.config["n_snapshots"] > 0 or name == "gan_digits"
+
+
+# == moved from explore/gan.py ==
+# The chapter's experiments and quadratures, now in companion.gan, against independent references.
+from scipy.spatial import cKDTree  # noqa: E402
+
+
+@pytest.mark.parametrize(("mu", "sigma"), [(0.0, 1.0), (2.0, 0.5), (-6.0, 2.5), (6.0, 0.25)])
+def test_criterion_values_against_scipy(mu, sigma):
+    v = gan.criterion_values(mu, sigma)
+
+    def integrand(x):
+        lp, lq = stats.norm.logpdf(x), stats.norm.logpdf(x, mu, sigma)
+        lm = np.logaddexp(lp, lq)
+        # p log D* + q log(1 − D*) with D* = p / (p + q), all in log space.
+        return math.exp(lp) * (lp - lm) + math.exp(lq) * (lq - lm)
+
+    c_ref = integrate.quad(integrand, -30, 30, points=[0.0, mu], limit=500)[0]
+    assert v["C(G)"] == pytest.approx(c_ref, abs=1e-8)
+    assert v["-log4+2JS"] == pytest.approx(c_ref, abs=1e-8)
+    assert 0 <= v["JS"] <= math.log(2) + 1e-12
+
+
+@pytest.mark.parametrize("sigma", [0.25, 1.0, 2.5])
+def test_criterion_curve_against_scipy(sigma):
+    """The strided curve (spacing 0.02) against scipy's adaptive quadrature of C(G)."""
+    mus = [-6.0, -1.0, 0.0, 2.5]
+    curve = gan.criterion_curve(mus, sigma).numpy()
+    for mu, c in zip(mus, curve, strict=True):
+
+        def integrand(x, mu=mu):
+            lp, lq = stats.norm.logpdf(x), stats.norm.logpdf(x, mu, sigma)
+            lm = np.logaddexp(lp, lq)
+            return math.exp(lp) * (lp - lm) + math.exp(lq) * (lq - lm)
+
+        ref = integrate.quad(integrand, -30, 30, points=[0.0, mu], limit=500)[0]
+        assert c == pytest.approx(ref, abs=1e-8)
+
+
+def test_log_normal_matches_scipy():
+    x = torch.linspace(-5, 5, 11, dtype=torch.float64)
+    assert np.allclose(gan.log_normal(x, 0.3, 1.7).numpy(), stats.norm.logpdf(x, 0.3, 1.7))
+    assert gan.log_normal(x.float(), 0.0, 1.0).dtype == torch.float32
+    with pytest.raises(ValueError, match="sigma"):
+        gan.log_normal(x, 0.0, 0.0)
+
+
+def test_dstar_experiment_lands_on_the_formula():
+    res = gan.dstar_experiment(steps=300, seed=1)
+    # Formula against the plain density ratio with scipy densities.
+    pd = sum(w * stats.norm.pdf(res["x"], m, s) for w, m, s in gan.DSTAR_MIX)
+    pg = stats.norm.pdf(res["x"], *gan.DSTAR_GENERATOR)
+    assert np.allclose(res["formula"], pd / (pd + pg), atol=1e-12)
+    assert np.allclose(res["p_data"], pd) and np.allclose(res["p_g"], pg)
+    mass = pd + pg > 0.05
+    assert np.abs(res["trained"] - res["formula"])[mass].max() < 0.1
+
+
+def test_critic_experiment_estimates_w1():
+    res = gan.critic_experiment(steps=300, seed=0)
+    (m1, s1), (m2, s2) = gan.CRITIC_PAIR
+    w1 = integrate.quad(
+        lambda x: abs(stats.norm.cdf(x, m1, s1) - stats.norm.cdf(x, m2, s2)), -15, 15, limit=200
+    )[0]
+    # Soft penalty: the optimum of 3s − λ(s − 1)² over linear critics has slope 1 + W1/2λ.
+    assert res["gp_estimate"] == pytest.approx(w1 * (1 + w1 / 20), rel=0.05)
+    assert res["gp_estimate"] > w1
+    assert res["clip_estimate"] < 0.5 * w1
+    assert res["gp"][np.argmin(np.abs(res["x"]))] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_penalty_of_linear_critic_is_the_squared_slope_gap():
+    """For f(x) = w·x + b the gradient is w everywhere: the penalty is (‖w‖ − 1)²."""
+    w = torch.tensor([3.0, 4.0], dtype=torch.float64)
+    real = torch.randn(64, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    pen = gan.penalty_of_linear_critic(w, 0.3, real, real + 1.0)
+    assert float(pen) == pytest.approx((5.0 - 1.0) ** 2, rel=1e-9)
+
+
+def test_gda_paths_are_the_linear_maps():
+    eta = 0.3
+    paths = gan.gda_paths(eta=eta, steps=25)
+    sim = np.array([[1, -eta], [eta, 1]])
+    alt = np.array([[1, -eta], [eta, 1 - eta**2]])
+    assert np.allclose(paths["simultaneous"][-1], np.linalg.matrix_power(sim, 25) @ [1, 1])
+    assert np.allclose(paths["alternating"][-1], np.linalg.matrix_power(alt, 25) @ [1, 1])
+    r = np.hypot(*paths["simultaneous"].T)
+    assert np.allclose(r[1:] / r[:-1], math.sqrt(1 + eta**2))
+
+
+def test_snapshot_metrics_against_kdtree():
+    gen = torch.Generator().manual_seed(0)
+    model = gan.GAN(2, hidden=[8], n_snapshots=3, snapshot_size=40)
+    centers = gan.centers_for("ring")
+    # snapshot 0: all on mode 0; 1: spread over all modes; 2: far from every mode
+    model.snapshots[0] = centers[0] + 0.01 * torch.randn(40, 2, generator=gen)
+    model.snapshots[1] = centers[torch.arange(40) % 8] + 0.01 * torch.randn(40, 2, generator=gen)
+    model.snapshots[2] = 10.0 + torch.randn(40, 2, generator=gen)
+    metrics = gan.snapshot_metrics(model, "ring")
+    tree = cKDTree(centers.numpy())
+    for k in range(3):
+        dist, idx = tree.query(model.snapshots[k].numpy())
+        good = dist <= 0.06
+        assert metrics[k, 0] == len(set(idx[good])) and metrics[k, 1] == pytest.approx(good.mean())
+    assert metrics[:, 0].tolist() == [1, 8, 0]
+    assert gan.centers_for("grid").shape == (25, 2)
+    with pytest.raises(ValueError, match="ring"):
+        gan.centers_for("moons")

@@ -571,3 +571,33 @@ def test_exercise_checks_accept_right_and_reject_wrong_answers(capsys):
     for wrong in (right_eigenvector, lambda p: p[0], lambda p: torch.ones(p.shape[0])):
         with pytest.raises(CheckFailed):
             checks.check_stationary(wrong)
+
+
+# == moved from explore/inference.py ==
+
+
+def test_chain_diagnostics_acf_against_numpy_and_stuck_chains():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(300, 4, generator=g, dtype=torch.float64).cumsum(0) * 0.1
+    x = x + torch.randn(300, 4, generator=g, dtype=torch.float64)
+    d = inf.chain_diagnostics(x, burn=20, max_lag=10)
+    kept = x[20:].numpy()
+    c = kept - kept.mean(0)
+    n = c.shape[0]
+    ref = np.stack([(c[: n - k] * c[k:]).sum(0) for k in range(11)])
+    ref = (ref / ref[0]).mean(1)
+    np.testing.assert_allclose(d["acf"].numpy(), ref, rtol=1e-10)
+    assert d["draws"] == 280 * 4 and 0 < d["ess"] < 280 * 4
+    stuck = x.clone()
+    stuck[:, 2] = 1.0
+    d2 = inf.chain_diagnostics(stuck, burn=20, max_lag=10)
+    assert d2["ess"] == 0.0 and torch.equal(d2["acf"], torch.ones(11, dtype=torch.float64))
+    with pytest.raises(ValueError, match="max_lag"):
+        inf.chain_diagnostics(x, burn=295, max_lag=10)
+
+
+def test_mixture_1d_log_prob_against_scipy():
+    z = torch.linspace(-4, 4, 33, dtype=torch.float64)[:, None]
+    got = inf.mixture_1d_log_prob(z, torch.tensor([-1.5, 1.5]), 0.7)
+    ref = np.log(0.5 * stats.norm.pdf(z[:, 0], -1.5, 0.7) + 0.5 * stats.norm.pdf(z[:, 0], 1.5, 0.7))
+    np.testing.assert_allclose(got.numpy(), ref, rtol=1e-12)

@@ -276,3 +276,20 @@ def test_product_rule_denominator_layout():
     Jf, Jg = la.jacobian(f, x), la.jacobian(g, x)
     torch.testing.assert_close(Jf.T @ g(x) + Jg.T @ f(x), auto)
     assert Jf.shape == (3, 4)  # "J_f g" would not even be defined for a non-square J
+
+
+# == moved from explore/linalg.py ==
+
+
+def test_pca_cloud_has_the_stated_covariance():
+    """Many points from the rotated cloud: sample covariance against R diag(4, 4r²) Rᵀ."""
+    angle, ratio = 30.0, 0.4
+    X = la.pca_cloud(angle, ratio, n=200_000, seed=0).numpy()
+    th = math.radians(angle)
+    R = np.array([[math.cos(th), -math.sin(th)], [math.sin(th), math.cos(th)]])
+    cov = R @ np.diag([4.0, 4.0 * ratio**2]) @ R.T
+    np.testing.assert_allclose(np.cov(X.T), cov, atol=0.05)
+    assert np.array_equal(la.pca_cloud(10.0, 0.5).numpy(), la.pca_cloud(10.0, 0.5).numpy())
+    assert la.pca_cloud(10.0, 0.5).shape == (150, 2)
+    with pytest.raises(ValueError, match="ratio"):
+        la.pca_cloud(0.0, 0.0)

@@ -235,3 +235,30 @@ def test_geometry_bad_input():
         mf.magnification(lambda zs: zs.sum(), torch.zeros(3, 2, dtype=F64))
     with pytest.raises(TypeError, match="callable"):
         mf.magnification(3, torch.zeros(3, 2, dtype=F64))
+
+
+# == moved from explore/manifolds.py ==
+
+
+@pytest.mark.parametrize("d", [1, 2, 7, 64])
+def test_gaussian_norm_pdf_is_the_chi_density(d):
+    r = np.linspace(0.05, 3 * math.sqrt(d), 50)
+    log_ref = (
+        (1 - d / 2) * math.log(2) - math.lgamma(d / 2) + (d - 1) * np.log(r) - r**2 / 2
+    )  # χ_d: r^{d−1} e^{−r²/2} / (2^{d/2−1} Γ(d/2))
+    np.testing.assert_allclose(mf.gaussian_norm_pdf(d, r), np.exp(log_ref), rtol=1e-10)
+
+
+def test_norm_along_paths_against_numpy():
+    p = mf.norm_along_paths(5, seed=2, n_t=11)
+    z0, z1 = torch.randn(2, 5, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    a, b = z0.numpy(), z1.numpy()
+    t = np.linspace(0, 1, 11)
+    np.testing.assert_allclose(
+        p["lerp"], np.linalg.norm((1 - t)[:, None] * a + t[:, None] * b, axis=1)
+    )
+    # slerp interpolates the norms linearly (its direction has unit length).
+    na, nb = np.linalg.norm(a), np.linalg.norm(b)
+    np.testing.assert_allclose(p["slerp"], (1 - t) * na + t * nb, rtol=1e-10)
+    assert p["q01"] == pytest.approx(stats.chi(5).ppf(0.01))
+    assert p["q99"] == pytest.approx(stats.chi(5).ppf(0.99))

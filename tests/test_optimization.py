@@ -592,3 +592,128 @@ def test_new_functions_bad_input():
         op.random_hessian_minimum_fraction(1000, 10**6)
     with pytest.raises(ValueError, match="d"):
         op.random_hessian_minimum_fraction(0)
+
+
+# == moved from explore/optimization.py ==
+# The chapter's runs (now in companion.optimization) against numpy and torch.optim.
+
+
+def test_gd_quadratic_run_against_numpy():
+    # GD on ½xᵀHx in numpy, from scratch: H = R diag(1, 1/κ) Rᵀ, R a rotation by π/6.
+    kappa, ratio, steps = 10.0, 0.5, 60
+    c, s = math.cos(math.pi / 6), math.sin(math.pi / 6)
+    R = np.array([[c, -s], [s, c]])
+    H = R @ np.diag([1.0, 1 / kappa]) @ R.T
+    x = np.array([-1.8, 1.2])
+    lr = 2 * ratio
+    gaps = []
+    for _ in range(steps + 1):
+        gaps.append(0.5 * x @ H @ x)
+        x = x - lr * H @ x
+    run = op.gd_quadratic_run(1.0, ratio, steps)
+    np.testing.assert_allclose(run["gaps"], gaps, rtol=1e-10, atol=1e-300)
+    measured = (gaps[-1] / gaps[steps // 2]) ** (1 / (steps - steps // 2))
+    assert run["measured"] == pytest.approx(measured, rel=1e-9)
+    rho = 1 - 2 * (1 / kappa) * lr * (1 - lr / 2)
+    np.testing.assert_allclose(run["bound"], gaps[0] * rho ** np.arange(steps + 1), rtol=1e-10)
+    assert run["kappa"] == pytest.approx(kappa) and run["lr"] == pytest.approx(lr)
+    assert op.gd_quadratic_run(1.0, 1.1)["bound"] is None
+    with pytest.raises(ValueError, match="ratio"):
+        op.gd_quadratic_run(1.0, 0.0)
+
+
+def test_sgd_least_squares_run_excess_against_numpy():
+    run = op.sgd_least_squares_run(16, "1/t", steps=200)
+    X, w_star = run["X"].numpy(), run["w_star"].numpy()
+    H = X.T @ X / len(X)
+    for t in (0, 57, 200):
+        for key, path in (("excess", "trajectory"), ("excess_avg", "average")):
+            w = run[path][t].numpy()
+            ref = 0.5 * (w - w_star) @ H @ (w - w_star)
+            assert run[key][t] == pytest.approx(ref, rel=1e-10, abs=1e-300)
+    np.testing.assert_allclose(
+        run["average"][1:].numpy(),
+        np.cumsum(run["trajectory"][1:].numpy(), 0) / np.arange(1, 201)[:, None],
+        rtol=1e-12,
+    )
+    again = op.sgd_least_squares_run(16, "1/t", steps=200)
+    assert torch.equal(again["trajectory"], run["trajectory"])  # its own seeded generator
+
+
+def test_polyak_average_beats_iterate_with_constant_steps():
+    for b in (1, 4):
+        run = op.sgd_least_squares_run(b, "constant")
+        assert run["excess_avg"][500:].mean() < 0.5 * run["excess"][500:].mean()
+
+
+def _torch_optim(name: str, p, lr: float, beta: float):
+    if name in ("momentum", "nesterov"):
+        return torch.optim.SGD([p], lr=lr, momentum=beta, nesterov=name == "nesterov")
+    if name == "rmsprop":
+        return torch.optim.RMSprop([p], lr=lr, alpha=beta)
+    return torch.optim.Adam([p], lr=lr, betas=(beta, 0.999))
+
+
+@pytest.mark.parametrize("name", op.OPTIMIZERS)
+def test_batched_paths_of_make_rule_equal_torch_optim(name):
+    """Every row of a batch of settings is the run torch.optim makes with that setting."""
+    obj = op.OBJECTIVES["beale"]()
+    settings = [(1e-3, 0.5), (4e-3, 0.9)]
+    lr = torch.tensor([[a] for a, _ in settings], dtype=torch.float64)
+    beta = torch.tensor([[b] for _, b in settings], dtype=torch.float64)
+    paths = op.batched_paths("beale", op.make_rule(name, lr, beta), len(settings), 50)
+    assert paths.shape == (51, 2, 2)
+    for i, (a, b) in enumerate(settings):
+        p = torch.tensor(obj.start, dtype=torch.float64, requires_grad=True)
+        opt = _torch_optim(name, p, a, b)
+        for k in range(1, 51):
+            opt.zero_grad()
+            obj.value(p).backward()
+            opt.step()
+            np.testing.assert_allclose(p.detach().numpy(), paths[k, i], rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["rmsprop", "adam"])
+def test_adaptive_rule_equals_torch_optim(name):
+    obj = op.OBJECTIVES["rosenbrock"]()
+    lr, decay, eps = 1e-2, 0.95, 1e-3
+    path = op.batched_paths("rosenbrock", op.adaptive_rule(name, lr, decay, eps), 1, 40)[:, 0]
+    p = torch.tensor(obj.start, dtype=torch.float64, requires_grad=True)
+    if name == "adam":
+        opt = torch.optim.Adam([p], lr=lr, betas=(0.9, decay), eps=eps)
+    else:
+        opt = torch.optim.RMSprop([p], lr=lr, alpha=decay, eps=eps)
+    for k in range(1, 41):
+        opt.zero_grad()
+        obj.value(p).backward()
+        opt.step()
+        np.testing.assert_allclose(p.detach().numpy(), path[k], rtol=1e-9, atol=1e-12)
+
+
+def test_batched_paths_cut_a_diverging_run():
+    paths = op.batched_paths("quadratic", op.GradientDescent(torch.tensor([[0.01], [5.0]])), 2, 30)
+    assert np.isfinite(paths[:, 0]).all()
+    first_bad = np.argmax(~np.isfinite(paths[:, 1, 0]))
+    assert first_bad > 0 and np.isnan(paths[first_bad:, 1]).all()
+    assert (np.abs(paths[:first_bad, 1]) <= 1e3).all()
+
+
+@pytest.mark.parametrize("lr", [0.05, 0.27, 0.5])
+def test_bilinear_paths_equal_step_by_step(lr):
+    paths = op.bilinear_paths(lr, 150)
+    for method in op.MINMAX_METHODS:
+        ref = op.minmax_trajectory(method, lr, 150).numpy()
+        np.testing.assert_allclose(paths[method], ref, rtol=1e-9, atol=1e-12, err_msg=method)
+
+
+def test_moved_runs_reject_bad_input():
+    with pytest.raises(ValueError, match="optimizer"):
+        op.make_rule("lbfgs", 0.1, 0.5)
+    with pytest.raises(ValueError, match="optimizer"):
+        op.adaptive_rule("momentum", 0.1, 0.9, 1e-8)
+    with pytest.raises(ValueError, match="objective"):
+        op.batched_paths("himmelblau", op.GradientDescent(0.1), 1, 5)
+    with pytest.raises(ValueError, match="schedule|kind"):
+        op.sgd_least_squares_run(4, "cosine")
+    with pytest.raises(TypeError, match="lr"):
+        op.bilinear_paths("fast", 10)

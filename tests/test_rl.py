@@ -395,3 +395,35 @@ def test_exercise_checks_accept_right_and_reject_wrong_answers(capsys):
     with pytest.raises(CheckFailed, match="function itself"):
         ex.check_tilted_optimum(3)
     assert "Correct" in capsys.readouterr().out
+
+
+# == moved from explore/rl.py ==
+
+
+def test_greedy_grid_route_by_hand():
+    h, w = 4, 6
+    up, right, down, left = 0, 1, 2, 3
+    # Up the left column, along the top row, down the right column into the goal.
+    actions = [up] * (h * w)
+    actions[0 : w - 1] = [right] * (w - 1)
+    for r in range(h):
+        actions[r * w + w - 1] = down
+    route = rl.greedy_grid_route(actions, h, w)
+    expected = [(3, 0), (2, 0), (1, 0), (0, 0)] + [(0, c) for c in range(1, 6)]
+    expected += [(1, 5), (2, 5), (3, 5)]
+    assert route == expected
+    # Straight right from the start: the first move falls off the cliff.
+    assert rl.greedy_grid_route([right] * 24, h, w) == [(3, 0), (3, 1)]
+    # Bumping into the wall for ever: stopped after max_moves moves.
+    assert rl.greedy_grid_route([left] * 24, h, w, max_moves=5) == [(3, 0)] * 6
+    with pytest.raises(ValueError, match="one action per state"):
+        rl.greedy_grid_route([0] * 5, h, w)
+
+
+def test_group_means_against_numpy():
+    x = torch.arange(2 * 3 * 23, dtype=torch.float64).reshape(23, 2, 3) ** 1.5
+    got = rl.group_means(x, 5)
+    ref = np.stack([x.numpy()[5 * i : 5 * i + 5].mean(0) for i in range(4)])
+    np.testing.assert_allclose(got.numpy(), ref, rtol=1e-14)
+    with pytest.raises(ValueError, match="larger than the pool"):
+        rl.group_means(x, 24)

@@ -373,3 +373,237 @@ def test_estimators_bad_input():
         smp.effective_sample_size(t64([0.0, math.nan]))
     with pytest.raises(ValueError, match="zero"):
         smp.effective_sample_size(t64([-math.inf, -math.inf]))
+
+
+# == moved from explore/probability.py ==
+# The chapter's sampling experiments and closed forms (now in companion.sampling) against SciPy.
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "h", "t"), [(1.0, 1.0, 0, 0), (3.0, 5.0, 20, 0), (0.5, 2.0, 4, 9)]
+)
+def test_grid_posterior_is_the_conjugate_beta(a, b, h, t):
+    theta, post = smp.grid_posterior(a, b, h, t)
+    ref = stats.beta.pdf(theta, a + h, b + t)
+    inner = (theta > 0.01) & (theta < 0.99)
+    np.testing.assert_allclose(post[inner], ref[inner], rtol=2e-3, atol=1e-6)
+    assert np.mean(theta * post) == pytest.approx((a + h) / (a + b + h + t), abs=2e-4)
+    with pytest.raises(ValueError):
+        smp.grid_posterior(0.0, 1.0, 1, 1)
+
+
+@pytest.mark.parametrize(("mu", "sigma"), [(4.5, 1.0), (3.0, 2.0), (0.0, 1.0), (6.0, 0.8)])
+def test_is_second_moment_against_quadrature(mu, sigma):
+    m2 = integrate.quad(
+        lambda x: stats.norm.pdf(x) ** 2 / stats.norm.pdf(x, mu, sigma),
+        4,
+        30,
+        epsabs=0,
+        epsrel=1e-12,
+        limit=200,
+    )[0]
+    assert smp.is_second_moment(mu, sigma) == pytest.approx(m2, rel=1e-8)
+
+
+def test_is_second_moment_infinite_for_light_tailed_proposals():
+    assert math.isinf(smp.is_second_moment(4.0, 0.7))
+    assert math.isfinite(smp.is_second_moment(4.0, 0.71))
+    # Just below sigma^2 = 1/2 the integrand grows like exp(+eps x^2): infinite.
+    assert math.isinf(smp.is_second_moment(4.0, math.sqrt(0.5 * (1 - 1e-9))))
+
+
+@pytest.mark.parametrize("mu", [4.0, 1.0, 0.3])
+@pytest.mark.parametrize("rel_gap", [0.0, 1e-9, 1e-6])
+def test_is_second_moment_at_the_boundary_sigma2_half(mu, rel_gap):
+    """At sigma^2 = 1/2 the moment is finite when mu > 0 (integrand exp(mu^2 - 2 mu x))."""
+    sigma = math.sqrt(0.5 * (1 + rel_gap))
+    m2 = integrate.quad(
+        lambda x: math.exp(2 * stats.norm.logpdf(x) - stats.norm.logpdf(x, mu, sigma)),
+        4,
+        math.inf,
+        epsabs=0,
+        epsrel=1e-10,
+        limit=200,
+    )[0]
+    assert smp.is_second_moment(mu, sigma) == pytest.approx(m2, rel=1e-5)
+
+
+@pytest.mark.parametrize("mu", [0.0, -2.0])
+def test_is_second_moment_at_the_boundary_infinite_for_nonpositive_mu(mu):
+    assert math.isinf(smp.is_second_moment(mu, math.sqrt(0.5)))
+    with pytest.raises(ValueError, match="sigma"):
+        smp.is_second_moment(1.0, 0.0)
+
+
+def test_gradient_estimator_variances_unbiased():
+    tab = smp.gradient_estimator_variances(mu=0.5, sigma=1.0, ns=(20, 200), repeats=200)
+    for k, n in enumerate(tab["n"]):
+        # Exact per-sample variances at mu = 0.5, sigma = 1 (see the chapter).
+        v_score = (0.5**4 + 18 * 0.25 + 15) - 4 * 0.25
+        for key, v in (("score", v_score), ("reparam", 4.0)):
+            assert abs(tab[key + "_mean"][k] - 1.0) < 4 * math.sqrt(v / n / 200)
+            assert abs(tab[key][k] - v / n) < 4 * tab[key + "_var_se"][k]
+
+
+def test_mc_error_slope():
+    run = smp.monte_carlo_error(repeats=100)
+    ns, rmse = run["n"], run["rmse"]
+    # Against the closed form sqrt(Var X² / N) = sqrt(2/N), within the spread of 100 runs.
+    np.testing.assert_allclose(rmse, np.sqrt(2 / ns), rtol=0.35)
+    assert abs(np.polyfit(np.log(ns), np.log(rmse), 1)[0] + 0.5) < 0.1
+
+
+def test_rare_event_run_is_importance_sampling_and_leaves_the_rng_alone():
+    torch.manual_seed(123)
+    expected_next = torch.rand(1)
+    torch.manual_seed(123)
+    est, x, terms = smp.rare_event_importance_run(4.5, 1.0, n=2000, seed=0)
+    assert torch.equal(torch.rand(1), expected_next)  # the caller's stream is untouched
+    # The terms are w·1{x > 4} with w = p/q from SciPy's densities; the estimate is their mean.
+    xs = x.numpy()
+    w = np.exp(stats.norm.logpdf(xs) - stats.norm.logpdf(xs, 4.5, 1.0))
+    np.testing.assert_allclose(terms.numpy(), w * (xs > 4.0), rtol=1e-12, atol=0)
+    assert float(est.estimate) == pytest.approx(terms.mean().item(), rel=1e-12)
+    exact = stats.norm.sf(4.0)
+    assert abs(float(est.estimate) - exact) < 4 * float(est.std_error)
+    again = smp.rare_event_importance_run(4.5, 1.0, n=2000, seed=0)[1]
+    assert torch.equal(again, x)
+    with pytest.raises(ValueError, match="sigma"):
+        smp.rare_event_importance_run(4.5, 0.0)
+
+
+def test_exponential_running_sums_are_gamma_distributed():
+    sums = smp.exponential_running_sums(4000, 8, seed=1)
+    assert sums.shape == (4000, 8) and bool((sums.diff(dim=1) > 0).all())
+    # The sum of n Exp(1) draws is Gamma(n, 1): Kolmogorov–Smirnov against SciPy.
+    for n in (1, 8):
+        assert stats.kstest(sums[:, n - 1].numpy(), stats.gamma(n).cdf).pvalue > 1e-3
+    assert torch.equal(smp.exponential_running_sums(4000, 8, seed=1), sums)
+
+
+# == moved from explore/measure.py ==
+# The measure chapter's computations (now in companion.sampling): finite σ-algebras against a
+# brute-force closure, integrals against SciPy quadrature, the ReLU cdf against samples.
+import itertools  # noqa: E402
+
+from helpers import FAST as _FAST  # noqa: E402
+
+
+def brute_force_sigma_algebra(omega, sets):
+    """Smallest family containing `sets`, closed under complement and union, by iteration."""
+    omega = frozenset(omega)
+    fam = {frozenset(), omega} | {frozenset(s) for s in sets}
+    while True:
+        new = fam | {omega - a for a in fam} | {a | b for a in fam for b in fam}
+        if new == fam:
+            return fam
+        fam = new
+
+
+@_FAST
+@given(st.lists(st.sets(st.integers(0, 5)), max_size=3))
+def test_generated_sigma_algebra_matches_brute_force(sets):
+    omega = set(range(6))
+    got = smp.generated_sigma_algebra(omega, sets)
+    assert got == brute_force_sigma_algebra(omega, sets)
+    assert smp.is_sigma_algebra(omega, got)
+    # Its size is a power of two (2^atoms).
+    assert len(got) & (len(got) - 1) == 0
+
+
+def test_partition_generates_unions_of_blocks():
+    blocks = [{1, 2}, {3}, {4, 5, 6}]
+    got = smp.generated_sigma_algebra(range(1, 7), blocks)
+    expected = {
+        frozenset().union(*c)
+        for r in range(4)
+        for c in itertools.combinations(map(frozenset, blocks), r)
+    }
+    assert got == expected and len(got) == 8
+
+
+def test_is_sigma_algebra_rejects():
+    omega = {1, 2, 3}
+    assert not smp.is_sigma_algebra(omega, [set(), {1}, {1, 2, 3}])  # no complement {2, 3}
+    assert not smp.is_sigma_algebra(omega, [set(), {1}, {2}, {2, 3}, {1, 3}, {1, 2, 3}])  # no {1,2}
+    assert not smp.is_sigma_algebra(omega, [set(), {1}])  # omega missing
+    assert smp.is_sigma_algebra(omega, [set(), omega])
+
+
+def test_is_measurable_coin_and_bad_input():
+    x = {"H": 1.0, "T": 0.0}
+    assert smp.is_measurable(x, {"H", "T"}, [set(), {"H"}, {"T"}, {"H", "T"}])
+    assert not smp.is_measurable(x, {"H", "T"}, [set(), {"H", "T"}])
+    with pytest.raises(ValueError, match="σ-algebra"):
+        smp.is_measurable(x, {"H", "T"}, [set(), {"H"}])
+    with pytest.raises(TypeError):
+        smp.generated_sigma_algebra({1, 2}, "ab")
+    with pytest.raises(ValueError, match="subset"):
+        smp.generated_sigma_algebra({1, 2}, [{3}])
+    with pytest.raises(ValueError, match="non-empty"):
+        smp.generated_sigma_algebra(set(), [])
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 4, 6])
+def test_simple_function_integral_against_quadrature(n):
+    def step(x):
+        return math.floor(2**n * 4 * x * (1 - x)) / 2**n
+
+    breaks = [
+        v
+        for k in range(1, 2**n)
+        for v in ((1 - math.sqrt(1 - k / 2**n)) / 2, (1 + math.sqrt(1 - k / 2**n)) / 2)
+    ]
+    quad = integrate.quad(step, 0, 1, points=breaks or None, limit=500)[0]
+    assert smp.simple_function_integral(n) == pytest.approx(quad, abs=1e-9)
+    assert smp.simple_function_integral(n) <= 2 / 3
+
+
+def test_relu_cdf_against_samples():
+    rng = np.random.default_rng(3)
+    y = np.maximum(0, rng.normal(0.3, 1.0, 100_000))
+    assert (
+        stats.kstest(
+            y[y > 0], lambda v: (smp.relu_cdf(v, 0.3) - stats.norm.cdf(-0.3)) / stats.norm.sf(-0.3)
+        ).pvalue
+        > 1e-3
+    )
+    p0 = stats.norm.cdf(-0.3)
+    assert abs(np.mean(y == 0) - p0) < 4 * math.sqrt(p0 * (1 - p0) / len(y))
+    assert smp.relu_cdf(np.array([-1e-12]), 0.3)[0] == 0.0
+    assert smp.relu_cdf(np.array([0.0]), 0.3)[0] == pytest.approx(p0)
+
+
+def test_circle_kl_grows_like_log_one_over_h():
+    kls = [smp.circle_kl(h) for h in (0.25, 0.125, 0.0625)]
+    assert kls[0] < kls[1] < kls[2]
+    assert abs((kls[2] - kls[1]) - math.log(2)) < 0.15
+    with pytest.raises(ValueError):
+        smp.circle_kl(0.0)
+
+
+def test_transform_bad_input():
+    with pytest.raises(ValueError, match="transform"):
+        smp.pushforward_map("log", 0.5)
+    with pytest.raises(ValueError, match="t must"):
+        smp.pushforward_map("exp", 1.5)
+
+
+def test_riemann_lower_heights_increase_to_two_thirds():
+    sums = [smp.riemann_lower_heights(n).mean() for n in range(12)]
+    assert all(a <= b + 1e-15 for a, b in zip(sums, sums[1:], strict=False))
+    assert sums[-1] == pytest.approx(2 / 3, abs=1e-3) and sums[0] == 0.0
+    # each height is the minimum of f on its cell (a fine-grid numpy check on 4 cells)
+    edges = np.linspace(0, 1, 5)
+    ref = [
+        min(4 * x * (1 - x) for x in np.linspace(a, b, 401))
+        for a, b in zip(edges[:-1], edges[1:], strict=True)
+    ]
+    np.testing.assert_allclose(smp.riemann_lower_heights(2), ref, atol=1e-12)
+
+
+def test_count_preimages():
+    ys = torch.linspace(0.1, 3.0, 30, dtype=torch.float64)
+    assert smp.count_preimages(lambda x: x**2, ys) == 2  # ±√y
+    assert smp.count_preimages(torch.exp, ys) == 1
+    assert smp.count_preimages(lambda x: torch.sin(3 * x) + 2.0, ys, support=(0.0, 6.0)) == 6

@@ -205,7 +205,8 @@ def _figure_state(page, index):
 def _slider_figures(page):
     return page.evaluate(
         """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
-                 .map((gd, i) => [i, gd.querySelectorAll('.slider-container').length])
+                 // one .slider-container holds a .slider-group per slider
+                 .map((gd, i) => [i, gd.querySelectorAll('.slider-container .slider-group').length])
                  .filter(x => x[1] > 0)"""
     )
 
@@ -224,7 +225,7 @@ def test_sliders_change_the_figure(browser, server, name):
                          const opts = gd.layout.sliders[s];
                          const n = opts.steps.length, a = opts.active || 0;
                          const next = a + 1 < n ? a + 1 : a - 1;
-                         const rail = gd.querySelectorAll('.slider-container')[s]
+                         const rail = gd.querySelectorAll('.slider-container .slider-group')[s]
                                         .querySelector('.slider-rail-touch-rect');
                          const r = rail.getBoundingClientRect();
                          const pad = 8;  // plotly keeps the grip's half-width at each end
@@ -292,5 +293,132 @@ def test_dark_mode_screenshot(browser, server):
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / "book__intro.dark.png"), full_page=True)
         assert log.problems == [], "\n".join(log.problems)
+    finally:
+        context.close()
+
+
+# -- the frame-order contract between companion/figures.py and gf-figures.js ----------------------
+_PLAIN_JS = """
+  function plain(v) {
+    if (ArrayBuffer.isView(v)) { return Array.from(v); }
+    if (Array.isArray(v)) { return v.map(plain); }
+    if (v && typeof v === 'object') {
+      const out = {};
+      Object.keys(v).filter(k => k !== '_inputArray').forEach(k => { out[k] = plain(v[k]); });
+      return out;
+    }
+    return v;
+  }
+"""
+
+
+def _shown(page, fig_id, spec):
+    """What the figure draws now, for the trace attributes and layout entries that the frames
+    change (typed arrays as lists, plotly's decoded copies left out)."""
+    return page.evaluate(
+        "([id, traces, keys, lkeys]) => {"
+        + _PLAIN_JS
+        + """
+           const gd = document.getElementById(id);
+           const traceValues = k => traces.map(t => plain(gd.data[t][k]));
+           return {data: Object.fromEntries(keys.map(k => [k, traceValues(k)])),
+                   layout: Object.fromEntries(lkeys.map(k => [k, plain(gd.layout[k])])),
+                   sliders: (gd.layout.sliders || []).map(s => s.active || 0),
+                   menus: (gd.layout.updatemenus || []).map(m => m.active || 0)};
+         }""",
+        [fig_id, spec["traces"], spec["keys"], sorted(spec["frames"][0]["layout"])],
+    )
+
+
+def _move(page, fig_id, kind, which, target):
+    """Click slider rail ``which`` (or button ``target`` of button row ``which``) as a reader."""
+    point = page.evaluate(
+        """([id, kind, which, target]) => {
+             const gd = document.getElementById(id);
+             let node, x;
+             if (kind === 'slider') {
+               // one .slider-container holds a .slider-group per slider, in layout order
+               node = gd.querySelectorAll('.slider-container .slider-group')[which]
+                        .querySelector('.slider-rail-touch-rect');
+               const n = gd.layout.sliders[which].steps.length, r = node.getBoundingClientRect();
+               x = (r2) => r2.left + 8 + (r2.width - 16) * target / (n - 1);  // grip half-width 8
+             } else {
+               node = gd.querySelectorAll('.updatemenu-container .updatemenu-header-group')[which]
+                        .querySelectorAll('.updatemenu-button')[target];
+               x = (r2) => r2.left + r2.width / 2;
+             }
+             node.scrollIntoView({block: 'center'});
+             const r2 = node.getBoundingClientRect();
+             return {x: x(r2), y: r2.top + r2.height / 2};
+           }""",
+        [fig_id, kind, which, target],
+    )
+    page.mouse.click(point["x"], point["y"])
+    entry = "sliders" if kind == "slider" else "updatemenus"
+    page.wait_for_function(
+        "([id, entry, which, target]) => "
+        "(document.getElementById(id).layout[entry][which].active || 0) === target",
+        arg=[fig_id, entry, which, target],
+    )
+    page.wait_for_timeout(100)  # the buttons apply their frame in a setTimeout(0)
+
+
+def _holds(shown, expected) -> bool:
+    """``shown`` carries every entry of ``expected`` (plotly adds defaults such as an axis'
+    ``type`` to the layout it keeps; those are not the frame's business)."""
+    if isinstance(expected, dict):
+        return isinstance(shown, dict) and all(
+            k in shown and _holds(shown[k], v) for k, v in expected.items()
+        )
+    if isinstance(expected, list):
+        return (
+            isinstance(shown, list)
+            and len(shown) == len(expected)
+            and all(_holds(a, b) for a, b in zip(shown, expected, strict=True))
+        )
+    return shown == expected
+
+
+@pytest.mark.parametrize("name", built_pages() or ["index.html"])
+def test_slider_moves_show_frame_ravel(browser, server, name):
+    """Move each control of every figure with two or more controls, one after the other; after
+    each move the figure shows exactly frame ``numpy.ravel_multi_index(actives, sizes)`` (C order,
+    the last control fastest) of the frames embedded in the page: the contract documented in
+    companion/figures.py and gf-figures.js."""
+    import numpy as np
+
+    context, page, log = open_page(browser, server, name)
+    try:
+        specs = page.evaluate(
+            """() => Array.from(document.querySelectorAll('.gf-figure')).map(d =>
+                 [d.id, document.getElementById(d.id + '-spec').textContent])"""
+        )
+        specs = [(i, json.loads(text)) for i, text in specs]
+        specs = [(i, s) for i, s in specs if len(s["controls"]) >= 2]
+        if not specs:
+            pytest.skip(f"{name} has no figure with two or more controls")
+        for fig_id, spec in specs:
+            sizes = [c["size"] for c in spec["controls"]]
+            kinds = [c["kind"] for c in spec["controls"]]
+            # the m-th control is the (number of earlier controls of its kind)-th slider/button row
+            which = [kinds[:m].count(k) for m, k in enumerate(kinds)]
+            shown = _shown(page, fig_id, spec)
+            active = [
+                (shown["sliders"] if k == "slider" else shown["menus"])[w]
+                for k, w in zip(kinds, which, strict=True)
+            ]
+            told_apart = False
+            for m in range(len(sizes)):
+                active[m] = (active[m] + 1 + m) % sizes[m]
+                _move(page, fig_id, kinds[m], which[m], active[m])
+                k = int(np.ravel_multi_index(active, sizes))  # C order
+                told_apart |= k != int(np.ravel_multi_index(active, sizes, order="F"))
+                frame = spec["frames"][k]
+                shown = _shown(page, fig_id, spec)
+                where = f"{name} {fig_id}: controls at {active} of {sizes}"
+                assert shown["data"] == frame["data"], f"{where}: traces are not frame {k}"
+                assert _holds(shown["layout"], frame["layout"]), f"{where}: layout is not frame {k}"
+            assert told_apart, f"{fig_id}: no move distinguishes C from F order; pick other moves"
+        assert log.problems == [], f"{name}: " + "\n".join(log.problems)
     finally:
         context.close()

@@ -442,3 +442,57 @@ def test_elbo_of_q_bad_input():
         vae.elbo_of_q("model", x, mu, torch.ones_like(mu))
     with pytest.raises(ValueError, match="lr"):
         vae.refine_q(net, x, lr=0.0)
+
+
+# == moved from explore/vae.py ==
+
+
+@pytest.fixture(scope="module")
+def _digits_model():
+    return models.load_pretrained("vae_digits", vae.VAE, device="cpu")
+
+
+def test_iwae_curve_is_monotone_and_leaves_the_rng_alone(_digits_model):
+    images, _ = vae.binarized_digits()
+    torch.manual_seed(123)
+    expected_next = torch.rand(3)
+    torch.manual_seed(123)
+    curve = vae.iwae_curve(_digits_model, images[:100], [1, 10, 100], repeats=3)
+    assert torch.equal(torch.rand(3), expected_next), "iwae_curve moved the caller's RNG"
+    m, se = curve["mean"], curve["se"]
+    assert m[1] > m[0] - 4 * math.hypot(se[0], se[1]) and m[2] > m[1] - 4 * math.hypot(se[1], se[2])
+    assert m[2] > curve["elbo"]
+    again = vae.iwae_curve(_digits_model, images[:100], [1, 10, 100], repeats=3)
+    np.testing.assert_array_equal(again["mean"], m)  # seeded: the same numbers every call
+
+
+def test_rate_distortion_table_leaves_the_rng_alone(_digits_model):
+    images, _ = vae.binarized_digits()
+    torch.manual_seed(7)
+    expected_next = torch.rand(3)
+    torch.manual_seed(7)
+    table = vae.rate_distortion_table({1.0: _digits_model}, images[:200], samples=2)
+    assert torch.equal(torch.rand(3), expected_next)
+    row = table[1.0]
+    assert row["elbo"] == pytest.approx(-(row["rate"] + row["distortion"]))
+    with torch.no_grad():
+        mu, _ = _digits_model.encode(images[:200])
+    assert row["active"] == int((mu.var(dim=0) > 0.01).sum())
+    with pytest.raises(ValueError, match="non-empty"):
+        vae.rate_distortion_table({}, images[:2])
+
+
+def test_normal_gamma_and_mean_field_pdfs_against_scipy():
+    post = {"m": 0.8, "kappa": 11.0, "a": 7.0, "b": 2.5}
+    fit = {"m": 0.7, "lam": 30.0, "a": 7.5, "b": 2.0}
+    mu, tau = np.meshgrid(np.linspace(0, 1.5, 7), np.linspace(0.2, 8, 5))
+    ref_post = stats.gamma.pdf(tau, 7.0, scale=1 / 2.5) * stats.norm.pdf(
+        mu, 0.8, 1 / np.sqrt(11.0 * tau)
+    )
+    ref_q = stats.gamma.pdf(tau, 7.5, scale=1 / 2.0) * stats.norm.pdf(mu, 0.7, 1 / math.sqrt(30))
+    got_post = vae.normal_gamma_pdf(torch.from_numpy(mu), torch.from_numpy(tau), post).numpy()
+    got_q = vae.mean_field_pdf(torch.from_numpy(mu), torch.from_numpy(tau), fit).numpy()
+    np.testing.assert_allclose(got_post, ref_post, rtol=1e-10)
+    np.testing.assert_allclose(got_q, ref_q, rtol=1e-10)
+    with pytest.raises(ValueError, match="tau"):
+        vae.normal_gamma_pdf(torch.zeros(2), torch.zeros(2), post)

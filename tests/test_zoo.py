@@ -382,3 +382,80 @@ def test_sparse_bad_input():
         zoo.soft_threshold(t64([1.0]), -1.0)
     with pytest.raises(ValueError, match="features"):
         zoo.ista(t64(np.ones((4, 3))), t64(np.ones(5)), 0.1)
+
+
+# == moved from explore/zoo.py ==
+
+
+def test_ring_radial_moments_by_scipy():
+    r, w = 2.0, 0.25
+
+    def dens(rho):
+        return rho * math.exp(-((rho - r) ** 2) / (2 * w**2))
+
+    z = integrate.quad(dens, 0, np.inf)[0]
+    mean = integrate.quad(lambda u: u * dens(u), 0, np.inf)[0] / z
+    var = integrate.quad(lambda u: (u - mean) ** 2 * dens(u), 0, np.inf)[0] / z
+    m, s = zoo.ring_radial_moments(r, w)
+    assert m == pytest.approx(mean, abs=1e-8) and s == pytest.approx(math.sqrt(var), abs=1e-8)
+
+
+def test_ring_density_grid_is_normalised_and_pointwise_right():
+    c, dens = zoo.ring_density_grid(4.0, 201, radius=1.5, width=0.3)
+    assert c[0] == -4.0 and c[-1] == 4.0 and dens.shape == (201, 201)
+    h = float(c[1] - c[0])
+    assert float(dens.sum()) * h * h == pytest.approx(1.0, abs=1e-4)
+    x, y = float(c[150]), float(c[40])  # dens[row = y index, column = x index]
+    rho = math.hypot(x, y)
+    unnorm = math.exp(-((rho - 1.5) ** 2) / (2 * 0.09))
+    assert float(dens[40, 150]) == pytest.approx(
+        unnorm / math.exp(zoo.ring_log_partition(1.5, 0.3))
+    )
+
+
+def test_langevin_ring_is_langevin_with_the_ring_score():
+    x = zoo.langevin_ring(0.01, n=50, n_steps=20, seed=4)
+    gen = torch.Generator().manual_seed(4)
+    x0 = torch.tensor([2.0, 0.0], dtype=torch.float64) + 0.15 * torch.randn(
+        50, 2, generator=gen, dtype=torch.float64
+    )
+    ref = zoo.langevin(zoo.ring_score, x0, 0.01, 20, generator=gen)
+    torch.testing.assert_close(x, ref, rtol=1e-12, atol=1e-12)
+
+
+def test_flow_paths_against_scipy_ode_solver():
+    from scipy.integrate import solve_ivp
+
+    torch.manual_seed(0)
+    net = zoo.VelocityNet(hidden=8)
+    paths = zoo.flow_paths(net, n=3, n_steps=10, seed=2)
+    assert paths.shape == (11, 3, 2)
+    torch.testing.assert_close(
+        paths[0], torch.randn(3, 2, generator=torch.Generator().manual_seed(2))
+    )
+
+    def f(t, y):
+        with torch.no_grad():
+            return net(torch.tensor(y, dtype=torch.float32).reshape(1, 2), t).reshape(2).numpy()
+
+    for i in range(3):
+        sol = solve_ivp(f, (0, 1), paths[0, i].numpy(), rtol=1e-8, atol=1e-8)
+        np.testing.assert_allclose(paths[-1, i].numpy(), sol.y[:, -1], atol=1e-4)
+    with pytest.raises(TypeError, match="VelocityNet"):
+        zoo.flow_paths("net")
+
+
+def test_next_symbol_probs_and_sampling_by_uniforms():
+    torch.manual_seed(0)
+    gpt = zoo.TinyTransformer(3, 8, 8)
+    probs = zoo.next_symbol_probs(gpt, 3, 2.0)
+    ctx = torch.tensor([[a, b] for a in range(3) for b in range(3)])
+    with torch.no_grad():
+        ref = torch.softmax(gpt(ctx)[:, -1].double() / 2.0, -1)
+    torch.testing.assert_close(probs, ref)
+    with pytest.raises(ValueError, match="temperature"):
+        zoo.next_symbol_probs(gpt, 3, 0.0)
+    # Uniform next-symbol laws: the inverse CDF of u is floor(3u).
+    us = np.random.default_rng(1).random(30)
+    seq = zoo.sample_by_uniforms(torch.full((9, 3), 1 / 3, dtype=torch.float64), us)
+    assert seq[:2] == [0, 1] and seq[2:] == [int(3 * u) for u in us[2:]]

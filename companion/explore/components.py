@@ -15,8 +15,10 @@ import torch
 
 from .. import components as cp
 from .._validate import check_real
+from ..components import focal_batch
 from ..figures import Choice, Slider, interactive
 from ..theme import side_by_side
+from ._plot import figure
 
 __all__ = [
     "activation_figure",
@@ -33,10 +35,6 @@ __all__ = [
 
 F64 = torch.float64
 _X = torch.linspace(-4, 4, 161, dtype=F64)
-
-
-def _fig(traces: list, layout: dict) -> go.Figure:
-    return go.Figure(dict(data=traces, layout=layout), _validate=False)
 
 
 # -- activations -----------------------------------------------------------------------------------
@@ -67,7 +65,7 @@ def activation_figure(name: str) -> go.Figure:
         xaxis=dict(title="x"),
         yaxis=dict(range=[-1.5, 4.1]),
     )
-    return _fig(traces, layout)
+    return figure(traces, layout)
 
 
 def activation_explorer(mode: str | None = None):
@@ -104,7 +102,7 @@ def softmax_figure(log10_temperature: float) -> go.Figure:
         margin=dict(t=100),
         yaxis=dict(range=[0, 1], title="probability"),
     )
-    return _fig(traces, layout)
+    return figure(traces, layout)
 
 
 def softmax_explorer(mode: str | None = None):
@@ -116,16 +114,6 @@ def softmax_explorer(mode: str | None = None):
 
 
 # -- focal loss ------------------------------------------------------------------------------------
-def focal_batch(n_easy: int = 990, n_hard: int = 10) -> tuple[torch.Tensor, torch.Tensor]:
-    """An imbalanced batch as logits and binary targets: many easy, confidently right negatives
-    (``p_t = 0.95``) and a few hard positives the model gets wrong (``p_t = 0.3``)."""
-    easy = torch.full((n_easy,), -math.log(0.95 / 0.05), dtype=F64)  # σ(ℓ) = 0.05, target 0
-    hard = torch.full((n_hard,), math.log(0.3 / 0.7), dtype=F64)  # σ(ℓ) = 0.3, target 1
-    logits = torch.cat([easy, hard])
-    target = torch.cat([torch.zeros(n_easy, dtype=F64), torch.ones(n_hard, dtype=F64)])
-    return logits, target
-
-
 _PT = torch.linspace(0.01, 0.99, 99, dtype=F64)
 
 
@@ -138,10 +126,8 @@ def focal_figure(gamma: float) -> go.Figure:
     ce = cp.binary_cross_entropy_with_logits(logit, ones, reduction="none")
     fl = cp.focal_loss(logit, ones, gamma=gamma, reduction="none")
     logits, target = focal_batch()
-    per = cp.focal_loss(logits, target, gamma=gamma, reduction="none")
-    per_ce = cp.binary_cross_entropy_with_logits(logits, target, reduction="none")
-    share = float(per[target == 1].sum() / per.sum())
-    share_ce = float(per_ce[target == 1].sum() / per_ce.sum())
+    share = cp.positive_loss_share(logits, target, gamma)
+    share_ce = cp.positive_loss_share(logits, target, 0.0)
     x = _PT.numpy().round(3).tolist()
     traces = [
         dict(
@@ -172,7 +158,7 @@ def focal_figure(gamma: float) -> go.Figure:
     layout["xaxis"].update(title="p_t")
     layout["yaxis"].update(range=[0, 4.7], title="loss (nats)")
     layout["yaxis2"].update(range=[0, 1])
-    return _fig(traces, layout)
+    return figure(traces, layout)
 
 
 def focal_explorer(mode: str | None = None):
@@ -182,15 +168,8 @@ def focal_explorer(mode: str | None = None):
 
 
 # -- recurrent gradients ---------------------------------------------------------------------------
-@functools.lru_cache(maxsize=1)
-def recurrent_setup(d: int = 16, steps: int = 60, seed: int = 0):
-    """A fixed random orthogonal ``Q`` (so ``W = s Q`` has spectral norm ``s``), a start state and
-    small random inputs."""
-    gen = torch.Generator().manual_seed(seed)
-    q, _ = torch.linalg.qr(torch.randn(d, d, generator=gen, dtype=F64))
-    h0 = 0.5 * torch.randn(d, generator=gen, dtype=F64)
-    inputs = 0.3 * torch.randn(steps, d, generator=gen, dtype=F64)
-    return q, h0, inputs
+#: The recurrent figure's fixed setup (:func:`companion.components.recurrent_setup`), cached.
+recurrent_setup = functools.lru_cache(maxsize=1)(cp.recurrent_setup)
 
 
 def recurrent_figure(spectral_norm: float) -> go.Figure:
@@ -215,7 +194,7 @@ def recurrent_figure(spectral_norm: float) -> go.Figure:
         xaxis=dict(title="t"),
         yaxis=dict(type="log", range=[-12, 12], title="‖∂h_t/∂h_0‖₂", exponentformat="power"),
     )
-    return _fig(traces, layout)
+    return figure(traces, layout)
 
 
 def recurrent_explorer(mode: str | None = None):

@@ -20,6 +20,7 @@ from .. import diffusion as df
 from .._validate import check_int, check_tensor
 from ..figures import Choice, Slider, interactive
 from ..theme import OKABE_ITO, side_by_side
+from ._plot import figure, scatter_xy
 
 __all__ = [
     "ForwardClouds",
@@ -37,21 +38,6 @@ __all__ = [
 ]
 
 _RANGE = [-3.2, 3.2]
-_MARKER = dict(size=3, opacity=0.55)
-
-
-def _scatter(points: np.ndarray, color: str, name: str, axis: str = "") -> dict:
-    return dict(
-        type="scatter",
-        mode="markers",
-        x=np.round(points[:, 0], 3).tolist(),
-        y=np.round(points[:, 1], 3).tolist(),
-        marker=dict(color=color, **_MARKER),
-        name=name,
-        xaxis="x" + axis,
-        yaxis="y" + axis,
-        hoverinfo="skip",
-    )
 
 
 def _square(axis: dict, lim=_RANGE) -> dict:
@@ -69,17 +55,10 @@ class ForwardClouds:
         gen = torch.Generator().manual_seed(seed)
         self.noise = torch.randn(self.x0.shape, generator=gen, dtype=torch.float64)
         self.schedules = {k: df.NoiseSchedule(k, T) for k in ("linear", "cosine")}
-        self.chain: dict[str, np.ndarray] = {}
-        for kind, s in self.schedules.items():
-            g = torch.Generator().manual_seed(seed + 1)
-            x = self.x0.clone()
-            path = [x.numpy().astype(np.float32)]
-            for t in range(1, T + 1):
-                b = float(s.beta(t))
-                z = torch.randn(x.shape, generator=g, dtype=torch.float64)
-                x = math.sqrt(1 - b) * x + math.sqrt(b) * z  # one step of q(x_t | x_{t-1})
-                path.append(x.numpy().astype(np.float32))
-            self.chain[kind] = np.stack(path)
+        self.chain = {
+            kind: df.forward_chain(self.x0, s, seed + 1).numpy().astype(np.float32)
+            for kind, s in self.schedules.items()
+        }
 
     def closed_form(self, kind: str, t: int) -> np.ndarray:
         if t == 0:
@@ -119,10 +98,10 @@ def forward_figure(clouds: ForwardClouds, t: float, schedule: str = "linear") ->
         margin=dict(t=80),
     )
     data = [
-        _scatter(left, OKABE_ITO[0], "closed form"),
-        _scatter(right, OKABE_ITO[1], "chain", "2"),
+        scatter_xy(left, OKABE_ITO[0], "closed form"),
+        scatter_xy(right, OKABE_ITO[1], "chain", "2"),
     ]
-    return go.Figure(dict(data=data, layout=layout), _validate=False)
+    return figure(data, layout)
 
 
 def forward_explorer(clouds: ForwardClouds, mode: str | None = None):
@@ -198,10 +177,10 @@ def reverse_figure(path: Mapping[int, np.ndarray], data: np.ndarray, t: float) -
         legend=dict(x=0.01, y=0.99),
     )
     traces = [
-        _scatter(data, "rgba(128,128,128,0.35)", "data"),
-        _scatter(x, OKABE_ITO[2], "x_t"),
+        scatter_xy(data, "rgba(128,128,128,0.35)", "data"),
+        scatter_xy(x, OKABE_ITO[2], "x_t"),
     ]
-    return go.Figure(dict(data=traces, layout=layout), _validate=False)
+    return figure(traces, layout)
 
 
 def reverse_explorer(path: Mapping[int, Tensor], data: Tensor, T: int, mode: str | None = None):
@@ -229,10 +208,10 @@ def sampler_figure(
         legend=dict(x=0.01, y=0.99),
     )
     traces = [
-        _scatter(data, "rgba(128,128,128,0.35)", "data"),
-        _scatter(samples[name], OKABE_ITO[3], "samples"),
+        scatter_xy(data, "rgba(128,128,128,0.35)", "data"),
+        scatter_xy(samples[name], OKABE_ITO[3], "samples"),
     ]
-    return go.Figure(dict(data=traces, layout=layout), _validate=False)
+    return figure(traces, layout)
 
 
 def sampler_explorer(
@@ -256,15 +235,9 @@ def sampler_explorer(
 
 # -- the score view -----------------------------------------------------------------------------
 def score_field(model: df.DiffusionModel, t: int, grid: int = 15) -> tuple[np.ndarray, ...]:
-    """The learned score of q(z_t) (standardised coordinates) on a ``grid × grid`` lattice of
-    [-3, 3]²: returns the lattice points and the score vectors."""
-    axis = torch.linspace(-3, 3, grid)
-    xx, yy = torch.meshgrid(axis, axis, indexing="ij")
-    z = torch.stack([xx.ravel(), yy.ravel()], 1).to(model.device)
-    tt = torch.full((z.shape[0],), int(t), dtype=torch.long, device=z.device)
-    with torch.no_grad():
-        s = model.score(z, tt)
-    return z.cpu().numpy(), s.cpu().numpy()
+    """:func:`companion.diffusion.score_on_grid` as NumPy arrays (lattice points, scores)."""
+    pts, s = df.score_on_grid(model, int(t), grid)
+    return pts.numpy(), s.numpy()
 
 
 def score_figure(model: df.DiffusionModel, z0: Tensor, noise: Tensor, t: float) -> go.Figure:
@@ -307,8 +280,8 @@ def score_figure(model: df.DiffusionModel, z0: Tensor, noise: Tensor, t: float) 
         yaxis=dict(range=[-3.3, 3.3], zeroline=False, scaleanchor="x"),
         legend=dict(x=0.01, y=0.99),
     )
-    traces = [_scatter(cloud, "rgba(128,128,128,0.45)", "z_t ~ q(z_t)"), arrows, heads]
-    return go.Figure(dict(data=traces, layout=layout), _validate=False)
+    traces = [scatter_xy(cloud, "rgba(128,128,128,0.45)", "z_t ~ q(z_t)"), arrows, heads]
+    return figure(traces, layout)
 
 
 def score_explorer(model: df.DiffusionModel, data: Tensor, mode: str | None = None):

@@ -2,25 +2,26 @@
 
 One-dimensional distributions here are Gaussian mixtures ``[(weight, mean, std), ...]``; every
 value a figure prints says how it was obtained: *closed form*, *quadrature* (a fine grid, in the
-log domain where logarithms appear) or *samples*. The mathematics is in
-:mod:`companion.divergences`; this module evaluates it for the figures.
+log domain where logarithms appear) or *samples*. The mathematics
+(the mixtures, their divergence table, MMD² in batches, the exact OT cost) is in
+:mod:`companion.divergences`; this module draws it.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
 import torch
-from scipy.optimize import linear_sum_assignment
 
 from .. import divergences as dv
 from .._validate import check_int, check_real
+from ..divergences import Mixture, disjoint_values, divergence_table
 from ..figures import Choice, Slider, interactive
-from ..theme import side_by_side
+from ..theme import OKABE_ITO, side_by_side
+from ._plot import figure, legend
 
 __all__ = [
     "Mixture",
@@ -44,64 +45,11 @@ __all__ = [
 ]
 
 F64 = torch.float64
-_GRID = torch.linspace(-30.0, 30.0, 6001, dtype=F64)
-_U = (torch.arange(2000, dtype=F64) + 0.5) / 2000
-_DX = float(_GRID[1] - _GRID[0])
 _PLOT_X = np.linspace(-7.0, 7.0, 281)
-
-
-class Mixture:
-    """A one-dimensional Gaussian mixture ``sum_k w_k N(mu_k, sigma_k^2)`` (σ = std)."""
-
-    def __init__(self, components: Sequence[tuple[float, float, float]]):
-        if not isinstance(components, (list, tuple)) or len(components) == 0:
-            raise ValueError("a mixture needs a non-empty list of (weight, mean, std) triples")
-        comps = []
-        for k, comp in enumerate(components):
-            if not isinstance(comp, (list, tuple)) or len(comp) != 3:
-                raise ValueError(f"component {k} must be a (weight, mean, std) triple")
-            w, m, s = (
-                check_real(v, f"component {k} {n}") for v, n in zip(comp, "wms", strict=True)
-            )
-            if w <= 0 or s <= 0:
-                raise ValueError(f"component {k} needs weight > 0 and std > 0, got {comp}")
-            comps.append((w, m, s))
-        total = sum(w for w, _, _ in comps)
-        if abs(total - 1.0) > 1e-9:
-            raise ValueError(f"mixture weights must sum to 1, got {total}")
-        self.components = tuple(comps)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Mixture) and self.components == other.components
-
-    def __hash__(self) -> int:
-        return hash(self.components)
-
-    def __repr__(self) -> str:
-        return f"Mixture({list(self.components)})"
-
-    @property
-    def is_gaussian(self) -> bool:
-        return len(self.components) == 1
-
-    def log_pdf(self, x: torch.Tensor) -> torch.Tensor:
-        terms = [
-            math.log(w) - math.log(s * math.sqrt(2 * math.pi)) - 0.5 * ((x - m) / s) ** 2
-            for w, m, s in self.components
-        ]
-        return torch.logsumexp(torch.stack(terms), dim=0)
-
-    def cdf(self, x: torch.Tensor) -> torch.Tensor:
-        return sum(
-            w * 0.5 * torch.erfc(-(x - m) / (s * math.sqrt(2))) for w, m, s in self.components
-        )
-
-    def mean(self) -> float:
-        return sum(w * m for w, m, _ in self.components)
-
-    def variance(self) -> float:
-        mu = self.mean()
-        return sum(w * (s**2 + (m - mu) ** 2) for w, m, s in self.components)
+_HI, _BLUE, _ORANGE, _GREY7 = OKABE_ITO[5], OKABE_ITO[0], OKABE_ITO[1], OKABE_ITO[7]
+# The chapter reads these under their explore names.
+mmd_batch = dv.mmd2_batch
+_mmd_population = dv.mmd2_gaussian_shift
 
 
 #: The reference distributions p of the explorer.
@@ -109,76 +57,6 @@ FAMILIES = {
     "gauss": ("p = N(0, 1)", Mixture([(1.0, 0.0, 1.0)])),
     "mix": ("p = ½N(−2, 0.5²) + ½N(2, 0.5²)", Mixture([(0.5, -2.0, 0.5), (0.5, 2.0, 0.5)])),
 }
-
-
-@functools.lru_cache(maxsize=256)
-def _on_grid(d: Mixture) -> dict[str, torch.Tensor]:
-    """A distribution evaluated once on the quadrature grid.
-
-    Gives the log-density, the cell probabilities (renormalised; for the book's distributions the
-    mass beyond ±30 is below 1e-15), the CDF, and the quantiles at the midpoints ``_U`` (by
-    monotone interpolation of the CDF)."""
-    lp = d.log_pdf(_GRID)
-    m = torch.exp(lp) * _DX
-    cdf = d.cdf(_GRID)
-    quant = torch.from_numpy(np.interp(_U.numpy(), cdf.numpy(), _GRID.numpy()))
-    return {"log_pdf": lp, "mass": m / m.sum(), "cdf": cdf, "quantile": quant}
-
-
-def _kl_quadrature(p: dict, q: dict) -> float:
-    lp, lq = p["log_pdf"], q["log_pdf"]
-    return float(torch.sum(torch.exp(lp) * (lp - lq)) * _DX)
-
-
-def _rbf_mean(a: Mixture, b: Mixture, h: float) -> float:
-    """E k(X, Y) for independent X ~ a, Y ~ b and k(x, y) = exp(-(x-y)^2 / (2h^2)) (exact)."""
-    total = 0.0
-    for wa, ma, sa in a.components:
-        for wb, mb, sb in b.components:
-            v = h**2 + sa**2 + sb**2
-            total += wa * wb * h / math.sqrt(v) * math.exp(-((ma - mb) ** 2) / (2 * v))
-    return total
-
-
-def divergence_table(p: Mixture, q: Mixture, bandwidth: float = 1.0) -> dict[str, tuple]:
-    """Every divergence between two 1-D mixtures, as ``name -> (value, how)``.
-
-    ``how`` is "closed form" or "quadrature". KL, JS in nats; W₁, W₂ distances (not powers);
-    MMD² with the RBF kernel of the given bandwidth (exact for mixtures of Gaussians).
-    """
-    if not isinstance(p, Mixture) or not isinstance(q, Mixture):
-        raise TypeError("p and q must be Mixture objects")
-    out: dict[str, tuple] = {}
-    both_gauss = p.is_gaussian and q.is_gaussian
-    gp, gq = _on_grid(p), _on_grid(q)
-    if both_gauss:
-        (_, m1, s1), (_, m2, s2) = p.components[0], q.components[0]
-        out["KL(p‖q)"] = (float(dv.kl_gaussian(m1, s1, m2, s2)), "closed form")
-        out["KL(q‖p)"] = (float(dv.kl_gaussian(m2, s2, m1, s1)), "closed form")
-    else:
-        out["KL(p‖q)"] = (_kl_quadrature(gp, gq), "quadrature")
-        out["KL(q‖p)"] = (_kl_quadrature(gq, gp), "quadrature")
-    mp, mq = gp["mass"], gq["mass"]
-    out["JS(p‖q)"] = (float(dv.js_discrete(mp, mq)), "quadrature")
-    out["TV(p, q)"] = (float(dv.total_variation(mp, mq)), "quadrature")
-    out["Hellinger"] = (float(dv.hellinger(mp, mq)), "quadrature")
-    # W1 in one dimension is the area between the two CDFs.
-    out["W₁"] = (float(torch.sum(torch.abs(gp["cdf"] - gq["cdf"])) * _DX), "quadrature")
-    if both_gauss:
-        mu1 = torch.tensor([m1], dtype=F64)
-        mu2 = torch.tensor([m2], dtype=F64)
-        c1 = torch.tensor([[s1**2]], dtype=F64)
-        c2 = torch.tensor([[s2**2]], dtype=F64)
-        out["W₂"] = (float(dv.wasserstein_gaussian(mu1, c1, mu2, c2)), "closed form")
-    else:
-        w2sq = torch.mean((gp["quantile"] - gq["quantile"]) ** 2)
-        out["W₂"] = (float(torch.sqrt(w2sq)), "quadrature")
-    mmd = _rbf_mean(p, p, bandwidth) + _rbf_mean(q, q, bandwidth) - 2 * _rbf_mean(p, q, bandwidth)
-    out["MMD² (h=1)" if bandwidth == 1.0 else f"MMD² (h={bandwidth:g})"] = (
-        max(mmd, 0.0),
-        "closed form",
-    )
-    return out
 
 
 def explorer_figure(family: str, mu: float, sigma: float) -> go.Figure:
@@ -243,31 +121,6 @@ def divergence_explorer(mode: str | None = None):
 
 # --- disjoint supports -----------------------------------------------------------------------
 
-_DISJOINT_N = 2000
-
-
-def disjoint_values(theta: float) -> dict[str, float]:
-    """p = U[0, 1], q = U[θ, θ + 1]: KL(p‖q), JS(p‖q) and W₁, from the companion's functions.
-
-    JS and KL use the two distributions discretised on a common grid of cells of width
-    1/2000 (exact for θ on that grid); W₁ uses 2000 quantile points of each.
-    """
-    theta = check_real(theta, "theta")
-    if theta < 0:
-        raise ValueError(f"theta must be >= 0, got {theta}")
-    k = round(theta * _DISJOINT_N)
-    n_cells = _DISJOINT_N + k
-    p = torch.zeros(n_cells, dtype=F64)
-    q = torch.zeros(n_cells, dtype=F64)
-    p[:_DISJOINT_N] = 1.0 / _DISJOINT_N
-    q[k : k + _DISJOINT_N] = 1.0 / _DISJOINT_N
-    u = (torch.arange(_DISJOINT_N, dtype=F64) + 0.5) / _DISJOINT_N
-    return {
-        "KL": float(dv.kl_discrete(p, q)),
-        "JS": float(dv.js_discrete(p, q)),
-        "W1": float(dv.wasserstein_1d(u, u + theta)),
-    }
-
 
 @functools.lru_cache(maxsize=1)
 def _disjoint_curves():
@@ -276,67 +129,56 @@ def _disjoint_curves():
     return thetas, np.array([v["JS"] for v in vals]), np.array([v["W1"] for v in vals])
 
 
+def _disjoint_traces(theta: float, v: dict) -> list:
+    thetas, js, w1 = _disjoint_curves()
+    right = dict(xaxis="x2", yaxis="y2")
+    return [
+        go.Scatter(
+            x=[-0.5, 0, 0, 1, 1, 4.5], y=[0, 0, 1, 1, 0, 0], name="p = U[0, 1]", fill="tozeroy"
+        ),
+        go.Scatter(
+            x=[-0.5, theta, theta, theta + 1, theta + 1, 4.5],
+            y=[0, 0, 1, 1, 0, 0],
+            name="q = U[θ, θ+1]",
+            fill="tozeroy",
+            opacity=0.8,
+        ),
+        go.Scatter(x=thetas, y=js, name="JS(p‖q)", **right),
+        go.Scatter(x=thetas, y=w1, name="W₁(p, q)", **right),
+        go.Scatter(
+            x=[theta, theta],
+            y=[v["JS"], v["W1"]],
+            mode="markers",
+            marker=dict(size=11, color=_HI),
+            showlegend=False,
+            **right,
+        ),
+    ]
+
+
+def _log2_guide(layout: dict) -> dict:
+    """The line y = log 2 (the ceiling of JS) on the right panel, labelled."""
+    on_right = dict(xref="x2", yref="y2")
+    label = dict(text="log 2", x=3.0, y=math.log(2), xanchor="right", yanchor="bottom")
+    layout["annotations"].append(dict(label, showarrow=False, **on_right))
+    guide = dict(type="line", x0=0, x1=3, y0=math.log(2), y1=math.log(2), **on_right)
+    return dict(guide, line=dict(dash="dot", color=_GREY7))
+
+
 def disjoint_figure(theta: float) -> go.Figure:
     """Two unit-width uniforms θ apart; KL, JS and W₁ against θ with the current θ marked."""
     v = disjoint_values(theta)
-    thetas, js, w1 = _disjoint_curves()
-    right = dict(xaxis="x2", yaxis="y2")
-    fig = go.Figure(
-        [
-            go.Scatter(
-                x=[-0.5, 0, 0, 1, 1, 4.5], y=[0, 0, 1, 1, 0, 0], name="p = U[0, 1]", fill="tozeroy"
-            ),
-            go.Scatter(
-                x=[-0.5, theta, theta, theta + 1, theta + 1, 4.5],
-                y=[0, 0, 1, 1, 0, 0],
-                name="q = U[θ, θ+1]",
-                fill="tozeroy",
-                opacity=0.8,
-            ),
-            go.Scatter(x=thetas, y=js, name="JS(p‖q)", **right),
-            go.Scatter(x=thetas, y=w1, name="W₁(p, q)", **right),
-            go.Scatter(
-                x=[theta, theta],
-                y=[v["JS"], v["W1"]],
-                mode="markers",
-                marker=dict(size=11, color="#D55E00"),
-                showlegend=False,
-                **right,
-            ),
-        ]
-    )
+    fig = go.Figure(_disjoint_traces(theta, v))
     kl = "∞" if math.isinf(v["KL"]) else f"{v['KL']:.4f}"
     layout = side_by_side(("densities", "divergence against θ"), gap=0.12)
-    layout["annotations"].append(
-        dict(
-            text="log 2",
-            x=3.0,
-            y=math.log(2),
-            xref="x2",
-            yref="y2",
-            xanchor="right",
-            yanchor="bottom",
-            showarrow=False,
-        )
-    )
+    shapes = [_log2_guide(layout)]
     fig.update_layout(
         **layout,
-        shapes=[
-            dict(
-                type="line",
-                x0=0,
-                x1=3,
-                y0=math.log(2),
-                y1=math.log(2),
-                xref="x2",
-                yref="y2",
-                line=dict(dash="dot", color="#7F7F7F"),
-            )
-        ],
+        shapes=shapes,
         title=(
             f"θ = {theta:.2f}:  KL(p‖q) = {kl}   JS(p‖q) = {v['JS']:.4f} nats   W₁ = {v['W1']:.4f}"
         ),
-        legend=dict(x=0.57, y=0.98, xanchor="left", yanchor="top", bgcolor="rgba(128,128,128,0.1)"),
+        legend=legend(0.57, 0.98),
         hovermode=False,
     )
     fig.update_layout(
@@ -375,13 +217,6 @@ def sinkhorn_clouds(n: int = 30, seed: int = 0) -> tuple[torch.Tensor, torch.Ten
     return x, y
 
 
-def _exact_ot(x: torch.Tensor, y: torch.Tensor) -> float:
-    """Exact OT cost with squared Euclidean cost for equal-size uniform clouds (an assignment)."""
-    c = torch.cdist(x, y) ** 2
-    rows, cols = linear_sum_assignment(c.numpy())
-    return float(c[rows, cols].mean())
-
-
 @functools.lru_cache(maxsize=64)
 def _plan(log10_eps: float):
     x, y = sinkhorn_clouds()
@@ -390,53 +225,60 @@ def _plan(log10_eps: float):
     return plan, float(cost)
 
 
+@functools.lru_cache(maxsize=1)
+def _exact_cost() -> float:
+    return dv.ot_assignment_cost(*sinkhorn_clouds())
+
+
+def _coupling_segments(x: torch.Tensor, y: torch.Tensor, plan: torch.Tensor) -> tuple:
+    """Segments x_i → y_j (None-separated) for each coupling carrying at least a tenth of a
+    point's mass."""
+    ii, jj = torch.nonzero(plan * x.shape[0] >= 0.1, as_tuple=True)
+    sx, sy = [], []
+    for i, j in zip(ii.tolist(), jj.tolist(), strict=True):
+        sx += [float(x[i, 0]), float(y[j, 0]), None]
+        sy += [float(x[i, 1]), float(y[j, 1]), None]
+    return sx, sy
+
+
+def _sinkhorn_traces(x: torch.Tensor, y: torch.Tensor, plan: torch.Tensor) -> list:
+    sx, sy = _coupling_segments(x, y, plan)
+    order_x = torch.argsort(x[:, 0])
+    order_y = torch.argsort(torch.atan2(y[:, 1] + 0.3, y[:, 0] - 1.5))
+    heat = (plan[order_x][:, order_y] * x.shape[0]).numpy().astype("float32")
+    return [
+        go.Scatter(
+            x=sx,
+            y=sy,
+            mode="lines",
+            line=dict(width=1, color=_GREY7),
+            name="coupling",
+            hoverinfo="skip",
+        ),
+        go.Scatter(
+            x=x[:, 0].numpy(), y=x[:, 1].numpy(), mode="markers", name="x", marker=dict(size=8)
+        ),
+        go.Scatter(
+            x=y[:, 0].numpy(),
+            y=y[:, 1].numpy(),
+            mode="markers",
+            name="y",
+            marker=dict(size=8, symbol="diamond"),
+        ),
+        go.Heatmap(
+            z=heat, zmin=0, zmax=1, colorscale="Viridis", showscale=False, xaxis="x2", yaxis="y2"
+        ),
+    ]
+
+
 def sinkhorn_figure(log10_eps: float) -> go.Figure:
     """The entropic plan at ε = 10^log10_eps: strong couplings as segments, the plan as a
     heatmap, and the transport cost against the exact OT cost."""
     log10_eps = check_real(log10_eps, "log10_eps")
     x, y = sinkhorn_clouds()
     plan, cost = _plan(round(log10_eps, 6))
-    exact = _exact_ot(x, y)
-    n = x.shape[0]
-    # Draw each coupling carrying at least a tenth of a point's mass.
-    ii, jj = torch.nonzero(plan * n >= 0.1, as_tuple=True)
-    sx, sy = [], []
-    for i, j in zip(ii.tolist(), jj.tolist(), strict=True):
-        sx += [float(x[i, 0]), float(y[j, 0]), None]
-        sy += [float(x[i, 1]), float(y[j, 1]), None]
-    order_x = torch.argsort(x[:, 0])
-    order_y = torch.argsort(torch.atan2(y[:, 1] + 0.3, y[:, 0] - 1.5))
-    right = dict(xaxis="x2", yaxis="y2")
-    fig = go.Figure(
-        [
-            go.Scatter(
-                x=sx,
-                y=sy,
-                mode="lines",
-                line=dict(width=1, color="#7F7F7F"),
-                name="coupling",
-                hoverinfo="skip",
-            ),
-            go.Scatter(
-                x=x[:, 0].numpy(), y=x[:, 1].numpy(), mode="markers", name="x", marker=dict(size=8)
-            ),
-            go.Scatter(
-                x=y[:, 0].numpy(),
-                y=y[:, 1].numpy(),
-                mode="markers",
-                name="y",
-                marker=dict(size=8, symbol="diamond"),
-            ),
-            go.Heatmap(
-                z=(plan[order_x][:, order_y] * n).numpy().astype("float32"),
-                zmin=0,
-                zmax=1,
-                colorscale="Viridis",
-                showscale=False,
-                **right,
-            ),
-        ]
-    )
+    exact = _exact_cost()
+    fig = go.Figure(_sinkhorn_traces(x, y, plan))
     fig.update_layout(
         **side_by_side(("couplings with P_ij ≥ 0.1/n", "n·P (rows, columns sorted)"), split=0.58),
         title=(
@@ -444,9 +286,7 @@ def sinkhorn_figure(log10_eps: float) -> go.Figure:
             f"bias = {cost - exact:.4f}"
         ),
         hovermode=False,
-        legend=dict(
-            x=0.56, y=0.02, xanchor="right", yanchor="bottom", bgcolor="rgba(128,128,128,0.1)"
-        ),
+        legend=legend(0.56, 0.02, xanchor="right", yanchor="bottom"),
     )
     fig.update_layout(
         xaxis=dict(scaleanchor="y"),
@@ -480,61 +320,14 @@ def mmd_draws(repeats: int = 200, n: int = 30, shift: float = 0.6, seed: int = 0
     return x, y0, y1
 
 
-def _mmd_population(shift: float, h: float, d: int = 2) -> float:
-    """Exact MMD² between N(0, I_d) and N(shift·e₁, I_d) for the RBF kernel of bandwidth h."""
-    v = h**2 + 2.0
-    scale = (h**2 / v) ** (d / 2)
-    return 2 * scale * (1 - math.exp(-(shift**2) / (2 * v)))
-
-
-def mmd_batch(x: torch.Tensor, y: torch.Tensor, bandwidth: float, unbiased: bool = True):
-    """:func:`companion.divergences.mmd2` for a batch of sample pairs ``(R, n, d)``, ``(R, m, d)``.
-
-    Same estimators, vectorised over the leading dimension so that the MMD figure's 200
-    repetitions cost one call (the chapter checks it against ``mmd2`` repetition by repetition).
-    """
-    if x.dim() != 3 or y.dim() != 3 or x.shape[0] != y.shape[0] or x.shape[2] != y.shape[2]:
-        raise ValueError(
-            f"need x (R, n, d) and y (R, m, d), got {tuple(x.shape)}, {tuple(y.shape)}"
-        )
-    h = check_real(bandwidth, "bandwidth")
-    if h <= 0:
-        raise ValueError(f"bandwidth must be > 0, got {h}")
-    both = _mmd_both(x, y, h)
-    return both[0] if unbiased else both[1]
-
-
-def _sqdist(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Batched squared distances; torch.cdist is slow on many small batches."""
-    d2 = a.square().sum(-1)[:, :, None] + b.square().sum(-1)[:, None, :] - 2 * a @ b.mT
-    return d2.clamp_min(0)
-
-
-def _mmd_from_sqdist(dxx: torch.Tensor, dyy: torch.Tensor, dxy: torch.Tensor, h: float):
-    """(unbiased, biased) batched MMD² from the three squared-distance matrices."""
-    n, m = dxx.shape[1], dyy.shape[1]
-    kxx, kyy = torch.exp(-dxx / (2 * h * h)), torch.exp(-dyy / (2 * h * h))
-    cross = 2 * torch.exp(-dxy / (2 * h * h)).mean((1, 2))
-    sum_xx, sum_yy = kxx.sum((1, 2)), kyy.sum((1, 2))
-    # exp(0) = 1 on the diagonals, so removing them subtracts n and m.
-    unbiased = (sum_xx - n) / (n * (n - 1)) + (sum_yy - m) / (m * (m - 1)) - cross
-    biased = sum_xx / n**2 + sum_yy / m**2 - cross
-    return unbiased, biased
-
-
-def _mmd_both(x: torch.Tensor, y: torch.Tensor, h: float):
-    """(unbiased, biased) batched MMD² of sample pairs x (R, n, d), y (R, m, d)."""
-    return _mmd_from_sqdist(_sqdist(x, x), _sqdist(y, y), _sqdist(x, y), h)
-
-
 @functools.lru_cache(maxsize=1)
 def _mmd_sqdists():
     """Squared distances of the figure's fixed draws; only the bandwidth changes with the slider."""
     x, y0, y1 = mmd_draws()
-    dxx = _sqdist(x, x)
+    dxx = dv.batch_sqdist(x, x)
     return {
-        "same": (dxx, _sqdist(y0, y0), _sqdist(x, y0)),
-        "shifted": (dxx, _sqdist(y1, y1), _sqdist(x, y1)),
+        "same": (dxx, dv.batch_sqdist(y0, y0), dv.batch_sqdist(x, y0)),
+        "shifted": (dxx, dv.batch_sqdist(y1, y1), dv.batch_sqdist(x, y1)),
     }
 
 
@@ -543,23 +336,13 @@ def _mmd_estimates(log10_h: float):
     h = 10.0**log10_h
     out = {}
     for case, (dxx, dyy, dxy) in _mmd_sqdists().items():
-        unbiased, biased = _mmd_from_sqdist(dxx, dyy, dxy, h)
+        unbiased, biased = dv.mmd2_from_sqdist(dxx, dyy, dxy, h)
         out[case, True], out[case, False] = unbiased.numpy(), biased.numpy()
     return out
 
 
-def mmd_figure(log10_h: float) -> go.Figure:
-    """Sampling distributions of the biased and unbiased MMD² estimators at bandwidth h.
-
-    The figure is assembled as plain dictionaries and built without plotly's property
-    validation (``tests/test_explore_divergences.py`` rebuilds it with validation on): plotly's
-    checks of four 200-value histograms cost more than the statistics themselves.
-    """
-    log10_h = check_real(log10_h, "log10_h")
-    h = 10.0**log10_h
-    est = _mmd_estimates(round(log10_h, 6))
-    pop = _mmd_population(0.6, h)
-    traces = [
+def _mmd_histograms(est: dict) -> list:
+    return [
         dict(
             type="histogram",
             x=est[case, unbiased],
@@ -567,31 +350,28 @@ def mmd_figure(log10_h: float) -> go.Figure:
             nbinsx=30,
             opacity=0.65,
             showlegend=case == "same",
-            marker=dict(color="#0072B2" if unbiased else "#E69F00"),
+            marker=dict(color=_BLUE if unbiased else _ORANGE),
             **panel,
         )
         for panel, case in ((dict(), "same"), (dict(xaxis="x2", yaxis="y2"), "shifted"))
         for unbiased, name in ((True, "unbiased"), (False, "biased"))
     ]
+
+
+def mmd_figure(log10_h: float) -> go.Figure:
+    """Sampling distributions of the biased and unbiased MMD² estimators at bandwidth h."""
+    log10_h = check_real(log10_h, "log10_h")
+    h = 10.0**log10_h
+    est = _mmd_estimates(round(log10_h, 6))
+    pop = dv.mmd2_gaussian_shift(0.6, h)
     means = {k: v.mean() for k, v in est.items()}
     layout = side_by_side(("p = q", "q shifted by 0.6"))
     layout["xaxis"]["title"] = dict(text="MMD² estimate")
     layout["xaxis2"]["title"] = dict(text="MMD² estimate")
+    guide = dict(type="line", y0=0, y1=1, yref="paper", line=dict(color=_HI, dash="dash"))
     layout.update(
         barmode="overlay",
-        shapes=[
-            dict(
-                type="line",
-                x0=x0,
-                x1=x0,
-                y0=0,
-                y1=1,
-                xref=xr,
-                yref="paper",
-                line=dict(color="#D55E00", dash="dash"),
-            )
-            for x0, xr in ((0.0, "x"), (pop, "x2"))
-        ],
+        shapes=[dict(guide, x0=x0, x1=x0, xref=xr) for x0, xr in ((0.0, "x"), (pop, "x2"))],
         title=dict(
             text=(
                 f"h = {h:.3f}.  Means when p = q: unbiased {means['same', True]:+.4f}, "
@@ -601,11 +381,9 @@ def mmd_figure(log10_h: float) -> go.Figure:
         ),
         hovermode=False,
         margin=dict(t=105),
-        legend=dict(
-            x=0.44, y=0.98, xanchor="right", yanchor="top", bgcolor="rgba(128,128,128,0.1)"
-        ),
+        legend=legend(0.44, 0.98, xanchor="right"),
     )
-    return go.Figure(dict(data=traces, layout=layout), _validate=False)
+    return figure(_mmd_histograms(est), layout)
 
 
 def mmd_explorer(mode: str | None = None):
@@ -642,7 +420,7 @@ def mahalanobis_figure(sigma1: float, sigma2: float, rho: float) -> go.Figure:
                 y=pts[1].numpy().astype("float32"),
                 mode="lines",
                 name=f"D_M = {k}",
-                line=dict(color="#0072B2", width=3.5 - k),
+                line=dict(color=_BLUE, width=3.5 - k),
             )
         )
     zero = torch.zeros(2, dtype=F64)
@@ -654,7 +432,7 @@ def mahalanobis_figure(sigma1: float, sigma2: float, rho: float) -> go.Figure:
             y=[0, 1.0],
             mode="lines+markers",
             name="x = (1.5, 1)",
-            line=dict(color="#D55E00", dash="dot"),
+            line=dict(color=_HI, dash="dot"),
             marker=dict(size=[6, 11]),
         )
     )

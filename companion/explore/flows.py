@@ -13,17 +13,18 @@ heavier (lighter) tails than the Gaussian.
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Mapping
 
 import numpy as np
 import plotly.graph_objects as go
 import torch
 
+from .. import flows as fl
 from .._validate import check_int, check_real, check_tensor
 from ..figures import Choice, Slider, interactive
-from ..flows import Flow, density_on_grid
+from ..flows import Flow, density_on_grid, monotone_density, sinh_arcsinh
 from ..theme import OKABE_ITO, side_by_side
+from ._plot import figure, legend
 
 __all__ = [
     "sinh_arcsinh",
@@ -40,39 +41,7 @@ __all__ = [
 
 _WINDOW = (-5.0, 5.0)
 _X = np.linspace(*_WINDOW, 301)
-_FINE = np.linspace(*_WINDOW, 4001)
 _BINS = np.linspace(*_WINDOW, 61)
-
-
-def _check_delta(delta: object) -> float:
-    delta = check_real(delta, "delta")
-    if delta <= 0:
-        raise ValueError(f"delta must be > 0; got {delta}")
-    return delta
-
-
-def sinh_arcsinh(x, eps: float, delta: float, *, reverse: bool = False):
-    """``(f(x), log f'(x))`` for the sinh–arcsinh flow (``reverse=True``: ``f⁻¹`` and
-    ``log (f⁻¹)'``). Works on NumPy arrays and on torch tensors."""
-    eps, delta = check_real(eps, "eps"), _check_delta(delta)
-    lib = torch if isinstance(x, torch.Tensor) else np
-    if reverse:
-        inner = (lib.arcsinh(x) + eps) / delta
-        return lib.sinh(inner), lib.log(lib.cosh(inner) / delta) - 0.5 * lib.log1p(x * x)
-    inner = delta * lib.arcsinh(x) - eps
-    return lib.sinh(inner), math.log(delta) + lib.log(lib.cosh(inner)) - 0.5 * lib.log1p(x * x)
-
-
-def monotone_density(x, eps: float, delta: float, *, slip: bool = False):
-    """The density of ``X = f⁻¹(Z)``, ``Z ~ N(0, 1)``: ``p_X(x) = φ(f(x)) · f'(x)``.
-
-    With ``slip=True`` it returns the wrong formula ``φ(f(x)) / f'(x)`` (the determinant of
-    the other direction), which is not a density in general.
-    """
-    z, log_slope = sinh_arcsinh(x, eps, delta)
-    lib = torch if isinstance(x, torch.Tensor) else np
-    log_phi = -0.5 * z * z - 0.5 * math.log(2 * math.pi)
-    return lib.exp(log_phi - log_slope if slip else log_phi + log_slope)
 
 
 @functools.lru_cache(maxsize=1)
@@ -84,15 +53,14 @@ def monotone_figure(eps: float, delta: float) -> go.Figure:
     """The density of ``f⁻¹(Z)`` from the change of variables, a histogram of 20 000 transformed
     standard-normal draws, and the reciprocal-determinant slip; the masses in the window are in
     the title."""
-    eps, delta = check_real(eps, "eps"), _check_delta(delta)
     samples = sinh_arcsinh(_noise(), eps, delta, reverse=True)[0]
     counts, _ = np.histogram(samples, bins=_BINS)
     width = _BINS[1] - _BINS[0]
     heights = counts / (len(samples) * width)  # share of *all* samples per unit length
     good = monotone_density(_X, eps, delta)
     bad = monotone_density(_X, eps, delta, slip=True)
-    mass = np.trapezoid(monotone_density(_FINE, eps, delta), _FINE)
-    mass_bad = np.trapezoid(monotone_density(_FINE, eps, delta, slip=True), _FINE)
+    mass = fl.monotone_mass(eps, delta, *_WINDOW)
+    mass_bad = fl.monotone_mass(eps, delta, *_WINDOW, slip=True)
     share = counts.sum() / len(samples)
     top = max(float(good.max()), float(heights.max())) * 1.15
     traces = [
@@ -131,9 +99,9 @@ def monotone_figure(eps: float, delta: float) -> go.Figure:
         bargap=0,
         hovermode=False,
         margin=dict(t=90),
-        legend=dict(x=0.99, y=0.98, xanchor="right", bgcolor="rgba(128,128,128,0.1)"),
+        legend=legend(0.99, 0.98, xanchor="right", yanchor="auto"),
     )
-    return go.Figure(dict(data=traces, layout=layout), _validate=False)
+    return figure(traces, layout)
 
 
 def monotone_explorer(mode: str | None = None):
@@ -185,21 +153,16 @@ def prepare(
         x = check_tensor(data[name], f"data[{name!r}]", ndim=2)[:n_points]
         x = x.to(model.device, dtype=torch.float32)
         model.eval()
-        stages = model.stages(x)
-        with torch.no_grad():
-            ldj = [torch.zeros(x.shape[0], device=x.device)]
-            for layer, before in zip(model.layers, stages[:-1], strict=True):
-                ldj.append(ldj[-1] + layer._forward(before)[1])
+        stages, ldj = fl.stage_log_dets(model, x)
         lo, hi = BOXES[name]
         _, _, _, mass = density_on_grid(model, lo, hi, n=grid)
         xs, ys, dens, _ = density_on_grid(model, lo, hi, n=heat)
-        torch.manual_seed(seed)
-        samples = model.sample(n_points)
+        samples = fl.sample_seeded(model, n_points, seed)
         angle = torch.atan2(x[:, 1] - x[:, 1].mean(), x[:, 0] - x[:, 0].mean())
         out[name] = dict(
             stages=[s.cpu().numpy().round(3) for s in stages],
             labels=["data x"] + model.labels(),
-            ldj=[float(v.mean()) for v in ldj],
+            ldj=ldj,
             mass=mass,
             grid=grid,
             xs=xs.numpy().round(4),
@@ -267,11 +230,9 @@ def layers_figure(prepared: Mapping[str, dict], name: str, stage: float) -> go.F
         ),
         hovermode=False,
         margin=dict(t=125),
-        legend=dict(
-            x=0.99, y=0.01, xanchor="right", yanchor="bottom", bgcolor="rgba(128,128,128,0.1)"
-        ),
+        legend=legend(0.99, 0.01, xanchor="right", yanchor="bottom"),
     )
-    return go.Figure(dict(data=traces, layout=layout), _validate=False)
+    return figure(traces, layout)
 
 
 def layers_explorer(prepared: Mapping[str, dict], mode: str | None = None):
@@ -342,7 +303,7 @@ def density_figure(prepared: Mapping[str, dict], name: str) -> go.Figure:
         margin=dict(t=125),
         legend=dict(x=1.0, y=0.0, xanchor="right", yanchor="bottom"),
     )
-    return go.Figure(dict(data=traces, layout=layout), _validate=False)
+    return figure(traces, layout)
 
 
 def density_explorer(prepared: Mapping[str, dict], mode: str | None = None):

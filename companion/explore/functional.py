@@ -12,13 +12,15 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 import torch
-from scipy.optimize import brentq
 
 from .. import divergences as dv
 from .. import functional as fa
 from .._validate import check_real
 from ..figures import Choice, Slider, interactive
-from ..theme import side_by_side
+from ..functional import cos_fixed_point
+from ..theme import OKABE_ITO, side_by_side
+from ._plot import legend as _legend
+from ._plot import title
 
 __all__ = [
     "cauchy_figure",
@@ -42,17 +44,8 @@ __all__ = [
 ]
 
 F64 = torch.float64
-_LEGEND = dict(bgcolor="rgba(128,128,128,0.1)")
-_HI = "#D55E00"
-
-
-def _title(text: str) -> dict:
-    """A figure title in a 14 px font, so that two lines of numbers fit the text column."""
-    return dict(text=text, font=dict(size=14))
-
-
-def _legend(x: float, y: float, xanchor: str = "left", yanchor: str = "top") -> dict:
-    return dict(x=x, y=y, xanchor=xanchor, yanchor=yanchor, **_LEGEND)
+_HI, _GREY7 = OKABE_ITO[5], OKABE_ITO[7]
+_TITLE_SIZE = 14  # two lines of numbers fit the text column
 
 
 # --- a normed space that is not complete ------------------------------------------------------
@@ -107,7 +100,7 @@ def cauchy_figure(n: float) -> go.Figure:
                 x=[0, 0.5, 0.5, 1],
                 y=[0, 0, 1, 1],
                 name="step (not continuous)",
-                line=dict(dash="dot", color="#7F7F7F"),
+                line=dict(dash="dot", color=_GREY7),
             ),
             go.Scatter(x=t.numpy(), y=fn.numpy(), name="f_n"),
             go.Scatter(x=t.numpy(), y=f2n.numpy(), name="f_2n"),
@@ -125,9 +118,10 @@ def cauchy_figure(n: float) -> go.Figure:
     )
     fig.update_layout(
         **side_by_side(("functions on [0, 1]", "distances against n"), gap=0.12),
-        title=_title(
+        title=title(
             f"n = {n:.0f}<br>‖f_n − f_2n‖₁ = {l1:.6f}   ‖f_n − f_2n‖∞ = {sup:.3f}   "
-            f"‖f_n − step‖₁ = {to_step:.6f}"
+            f"‖f_n − step‖₁ = {to_step:.6f}",
+            size=_TITLE_SIZE,
         ),
         legend=_legend(0.01, 0.98),
         margin=dict(t=90),
@@ -157,14 +151,6 @@ _X0 = 2.5
 _STEPS = 40
 
 
-def cos_fixed_point(q: float) -> float:
-    """The unique solution of x = q cos x for 0 < q <= 2 (scipy's brentq)."""
-    q = check_real(q, "q")
-    if not 0 < q <= 2:
-        raise ValueError(f"q must lie in (0, 2]; got {q:g}")
-    return brentq(lambda x: x - q * math.cos(x), -2.5, 2.5, xtol=1e-15, rtol=1e-15)
-
-
 def contraction_figure(q: float) -> go.Figure:
     """Fixed-point iteration of T(x) = q cos x: a cobweb and the error against the Banach bound.
 
@@ -192,7 +178,7 @@ def contraction_figure(q: float) -> go.Figure:
     right = dict(xaxis="x2", yaxis="y2")
     fig = go.Figure(
         [
-            go.Scatter(x=grid, y=grid, name="y = x", line=dict(color="#7F7F7F", dash="dot")),
+            go.Scatter(x=grid, y=grid, name="y = x", line=dict(color=_GREY7, dash="dot")),
             go.Scatter(x=grid, y=q * np.cos(grid), name="y = q cos x"),
             go.Scatter(x=web_x, y=web_y, name="iterates", line=dict(width=1.5, color=_HI)),
             go.Scatter(
@@ -209,7 +195,7 @@ def contraction_figure(q: float) -> go.Figure:
     )
     fig.update_layout(
         **side_by_side(("cobweb (first 12 steps)", "error against n (log scale)"), gap=0.12),
-        title=_title(f"q = {q:.2f}: T is {kind}<br>|x₄₀ − x*| = {err[-1]:.2e}"),
+        title=title(f"q = {q:.2f}: T is {kind}<br>|x₄₀ − x*| = {err[-1]:.2e}", size=_TITLE_SIZE),
         legend=_legend(0.01, 0.02, yanchor="bottom"),
         hovermode=False,
         margin=dict(t=90),
@@ -266,16 +252,17 @@ def krr_figure(log10_h: float, log10_lam: float) -> go.Figure:
                 x=_KRR_T.numpy(),
                 y=truth.numpy(),
                 name="true function",
-                line=dict(dash="dot", color="#7F7F7F"),
+                line=dict(dash="dot", color=_GREY7),
             ),
             go.Scatter(x=x.numpy(), y=y.numpy(), mode="markers", name="data", marker=dict(size=7)),
             go.Scatter(x=_KRR_T.numpy(), y=fit.numpy(), name="f = Σ αᵢ k(xᵢ, ·)"),
         ]
     )
     fig.update_layout(
-        title=_title(
+        title=title(
             f"h = {h:.3f}, λ = {lam:.1e}<br>training MSE = {train:.4f}   "
-            f"error to the truth = {test:.4f}   ‖f‖_H = {float(model.rkhs_norm()):.2f}"
+            f"error to the truth = {test:.4f}   ‖f‖_H = {float(model.rkhs_norm()):.2f}",
+            size=_TITLE_SIZE,
         ),
         margin=dict(t=90),
         xaxis=dict(title="x", range=[0, 1]),
@@ -337,8 +324,9 @@ def gp_figure(kernel: str, log10_ell: float) -> go.Figure:
     fig = go.Figure(traces)
     top = float(max(2.2 * sd.max(), paths.abs().max()))
     fig.update_layout(
-        title=_title(
-            f"{GP_KERNELS[kernel]} kernel, length-scale ℓ = {ell:.3f}: five draws of f ~ GP(0, k)"
+        title=title(
+            f"{GP_KERNELS[kernel]} kernel, length-scale ℓ = {ell:.3f}: five draws of f ~ GP(0, k)",
+            size=_TITLE_SIZE,
         ),
         xaxis=dict(title="t", range=[-3, 3]),
         yaxis=dict(title="f(t)", range=[-1.05 * top, 1.05 * top]),
@@ -417,9 +405,10 @@ def kr_figure(shift: float) -> go.Figure:
             gap=0.1,
         ),
         showlegend=False,
-        title=_title(
+        title=title(
             f"shift = {shift:.2f}:  primal W₁ = {primal:.6f}<br>dual Σaᵢφ(xᵢ) − Σbⱼφ(yⱼ) = "
-            f"{dual.value:.6f}   |gap| = {abs(primal - dual.value):.1e}"
+            f"{dual.value:.6f}   |gap| = {abs(primal - dual.value):.1e}",
+            size=_TITLE_SIZE,
         ),
         margin=dict(t=90),
         hovermode=False,
@@ -474,11 +463,12 @@ def witness_samples(s: float, n: int = 300, seed: int = 5):
     return _standardise(x), _standardise(y)
 
 
-def _mixture_pdf(t: np.ndarray, s: float) -> np.ndarray:
-    v = 1 - s * s
-    return sum(
-        0.5 * np.exp(-((t - m) ** 2) / (2 * v)) / math.sqrt(2 * math.pi * v) for m in (-s, s)
-    )
+def _densities(t: torch.Tensor, s: float) -> tuple[np.ndarray, np.ndarray]:
+    """The densities of P = N(0, 1) and Q = ½N(−s, 1 − s²) + ½N(s, 1 − s²) at t."""
+    sd = math.sqrt(1 - s * s)
+    p = torch.distributions.Normal(t.new_tensor(0.0), t.new_tensor(1.0)).log_prob(t).exp()
+    q = dv.Mixture([(0.5, -s, sd), (0.5, s, sd)]).log_pdf(t).exp()
+    return p.numpy(), q.numpy()
 
 
 def witness_figure(kernel: str, s: float) -> go.Figure:
@@ -494,19 +484,21 @@ def witness_figure(kernel: str, s: float) -> go.Figure:
     gap = float(fx.mean() - fy.mean())
     gap = gap if abs(gap) >= 5e-7 else 0.0  # no "-0.000000" in the title
     t = _W_T.numpy()
+    p_dens, q_dens = _densities(_W_T, s)
     right = dict(xaxis="x2", yaxis="y2")
     fig = go.Figure(
         [
-            go.Scatter(x=t, y=np.exp(-(t**2) / 2) / math.sqrt(2 * math.pi), name="p = N(0, 1)"),
-            go.Scatter(x=t, y=_mixture_pdf(t, s), name="q (mean 0, variance 1)"),
+            go.Scatter(x=t, y=p_dens, name="p = N(0, 1)"),
+            go.Scatter(x=t, y=q_dens, name="q (mean 0, variance 1)"),
             go.Scatter(x=t, y=f.numpy(), name="witness f*", line=dict(color=_HI), **right),
         ]
     )
     fig.update_layout(
         **side_by_side(("", ""), gap=0.1),
-        title=_title(
+        title=title(
             f"{label}, s = {s:.2f}<br>MMD² = {max(value, 0.0):.6f}   "
-            f"mean of f* under P − under Q = {gap:.6f}"
+            f"mean of f* under P − under Q = {gap:.6f}",
+            size=_TITLE_SIZE,
         ),
         margin=dict(t=90),
         legend=_legend(0.01, 0.98),

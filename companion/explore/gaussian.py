@@ -7,19 +7,20 @@ its KL divergence to N(0, 1) (eq-gauss-kl), both in nats.
 
 from __future__ import annotations
 
-import math
-
 import plotly.graph_objects as go
 import torch
+from torch.distributions import Normal
 
 from ..divergences import kl_gaussian
 from ..figures import Slider, interactive
 from ..information import gaussian_entropy
+from ..theme import OKABE_ITO
 
 __all__ = ["gaussian_values", "gaussian_figure", "gaussian_explorer"]
 
 _X = torch.linspace(-8.0, 8.0, 321, dtype=torch.float64)
-_STD_PDF = torch.exp(-0.5 * _X**2) / math.sqrt(2 * math.pi)
+_F64 = torch.float64
+_STD_PDF = Normal(torch.tensor(0.0, dtype=_F64), torch.tensor(1.0, dtype=_F64)).log_prob(_X).exp()
 
 
 def gaussian_values(mu: float, sigma: float) -> dict[str, float]:
@@ -36,8 +37,7 @@ def gaussian_values(mu: float, sigma: float) -> dict[str, float]:
 def gaussian_figure(mu: float, sigma: float) -> go.Figure:
     """The density of N(μ, σ²) beside N(0, 1), with entropy and KL in the title."""
     vals = gaussian_values(mu, sigma)  # validates sigma > 0 and finiteness
-    z = (_X - mu) / sigma
-    pdf = torch.exp(-0.5 * z**2) / (sigma * math.sqrt(2 * math.pi))
+    pdf = Normal(torch.tensor(mu, dtype=_F64), torch.tensor(sigma, dtype=_F64)).log_prob(_X).exp()
     fig = go.Figure(
         [
             go.Scatter(
@@ -47,7 +47,7 @@ def gaussian_figure(mu: float, sigma: float) -> go.Figure:
                 x=_X.numpy(),
                 y=_STD_PDF.numpy(),
                 name="N(0, 1)",
-                line=dict(dash="dash", color="#7F7F7F"),
+                line=dict(dash="dash", color=OKABE_ITO[7]),
             ),
         ]
     )

@@ -14,10 +14,13 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 
+from .. import divergences as dv
 from .. import inference as inf
 from .._validate import check_real
 from ..figures import Choice, Slider, interactive
 from ..theme import OKABE_ITO, side_by_side
+from ._plot import GREY, figure, line, points
+from ._plot import title as _title
 
 __all__ = [
     "CR_FAMILIES",
@@ -45,30 +48,6 @@ __all__ = [
 
 F64 = torch.float64
 _BLUE, _ORANGE, _GREEN, _PINK, _SKY, _RED = OKABE_ITO[:6]
-_GREY = "rgba(120,120,120,0.6)"
-
-
-def _figure(traces: list, layout: dict) -> go.Figure:
-    return go.Figure(dict(data=traces, layout=layout), _validate=False)
-
-
-def _line(x, y, color: str, name: str, right: bool = False, **kw) -> dict:
-    """A line trace (``right=True``: in the second panel); hidden from the legend unless
-    ``showlegend=True`` is passed."""
-    axes = dict(xaxis="x2", yaxis="y2") if right else {}
-    kw.setdefault("showlegend", False)
-    line = dict(color=color, **kw.pop("line", {}))
-    return dict(type="scatter", x=x, y=y, mode="lines", name=name, line=line, **axes, **kw)
-
-
-def _points(x, y, marker: dict, name: str, right: bool = False, **kw) -> dict:
-    axes = dict(xaxis="x2", yaxis="y2") if right else {}
-    kw.setdefault("showlegend", False)
-    return dict(type="scatter", x=x, y=y, mode="markers", marker=marker, name=name, **axes, **kw)
-
-
-def _title(text: str) -> dict:
-    return dict(text=text, font=dict(size=13))
 
 
 # == Cramér–Rao ==================================================================================
@@ -121,7 +100,8 @@ def cramer_rao_figure(family: str, n: float) -> go.Figure:
     counts, _ = np.histogram(s["estimates"].numpy(), bins)
     dens = counts / (_CR_REPS * np.diff(bins))
     grid = np.linspace(lo, hi, 201)
-    normal = np.exp(-0.5 * ((grid - theta) / sd) ** 2) / (sd * math.sqrt(2 * math.pi))
+    law = torch.distributions.Normal(torch.tensor(theta, dtype=F64), torch.tensor(sd, dtype=F64))
+    normal = law.log_prob(torch.from_numpy(grid)).exp().numpy()
     traces = [
         dict(
             type="bar",
@@ -139,19 +119,19 @@ def cramer_rao_figure(family: str, n: float) -> go.Figure:
             line=dict(color=_RED),
         ),
     ]
-    title = (
+    text = (
         f"{label}, n = {n}: mean {sym}̂ = {s['mean']:.3f}<br>Var({sym}̂) = {s['var']:.4f} "
         f"± {s['var_se']:.4f} (simulated),  Cramér–Rao 1/(n I) = {s['bound']:.4f}"
     )
     layout = dict(
-        title=dict(text=title, font=dict(size=13)),
+        title=_title(text),
         xaxis=dict(title=dict(text=f"estimate of {sym}"), range=[lo, hi]),
         yaxis=dict(title=dict(text="density"), range=[0, 1.35 / (sd * math.sqrt(2 * math.pi))]),
         bargap=0,
         hovermode=False,
         legend=dict(x=0.99, y=0.99, xanchor="right"),
     )
-    return _figure(traces, layout)
+    return figure(traces, layout)
 
 
 def cramer_rao_explorer(mode: str | None = None):
@@ -220,17 +200,17 @@ def em_figure(t: float, start: str) -> go.Figure:
     rgb = inf.gmm_responsibilities(x, params).numpy() @ _COMP
     colours = [f"rgb({r:.0f},{g:.0f},{b:.0f})" for r, g, b in rgb]
     dots = dict(color=colours, size=6, line=dict(width=0))
-    traces = [_points(x[:, 0].numpy(), x[:, 1].numpy(), dots, "data")]
+    traces = [points(x[:, 0].numpy(), x[:, 1].numpy(), dots, "data")]
     for k in range(3):
         ex, ey = _ellipse(params.means[k], params.covs[k])
-        traces.append(_line(ex, ey, _COMP_HEX[k], f"component {k + 1}", line=dict(width=2.5)))
+        traces.append(line(ex, ey, _COMP_HEX[k], f"component {k + 1}", line=dict(width=2.5)))
     crosses = dict(symbol="x", size=11, color="black")
     means = params.means.numpy()
     ll = fit.log_likelihood.numpy()
     traces += [
-        _points(means[:, 0], means[:, 1], crosses, "means"),
-        _line(np.arange(len(ll)), ll, _GREY, "log-likelihood", right=True),
-        _points([t], [ll[t]], dict(color=_RED, size=10), "now", right=True),
+        points(means[:, 0], means[:, 1], crosses, "means"),
+        line(np.arange(len(ll)), ll, GREY, "log-likelihood", right=True),
+        points([t], [ll[t]], dict(color=_RED, size=10), "now", right=True),
     ]
     layout = side_by_side(("", "average log-likelihood"), split=0.6)
     x_title = "x₁   (colour: responsibilities, ellipses: 2σ contours)"
@@ -243,7 +223,7 @@ def em_figure(t: float, start: str) -> go.Figure:
         f"(after {_EM_STEPS}: {ll[-1]:.4f})"
     )
     layout.update(title=_title(title), hovermode=False)
-    return _figure(traces, layout)
+    return figure(traces, layout)
 
 
 def em_explorer(mode: str | None = None):
@@ -302,7 +282,7 @@ def _markov(chain: str) -> tuple:
     p0[0] = 1.0
     dists = inf.evolve(p, p0, _MC_STEPS)
     pi = inf.stationary_distribution(p)
-    tv = 0.5 * (dists - pi).abs().sum(1)
+    tv = dv.total_variation(dists, pi.expand_as(dists))
     return dists.numpy(), pi.numpy(), tv.numpy(), float(inf.spectral_gap(p))
 
 
@@ -319,18 +299,18 @@ def markov_figure(t: float, chain: str) -> go.Figure:
     tv_floor = np.maximum(tv, 1e-16)  # exact zeros cannot be drawn on a log axis
     traces = [
         dict(type="bar", x=states, y=dists[t], name="P(X_t = i)", marker=dict(color=_SKY)),
-        _points(states, pi, bar_marker, "π", showlegend=True),
-        _line(steps, tv_floor, _BLUE, "TV(p_t, π)", right=True, showlegend=True),
-        _line(
+        points(states, pi, bar_marker, "π", showlegend=True),
+        line(steps, tv_floor, _BLUE, "TV(p_t, π)", right=True, showlegend=True),
+        line(
             steps,
             tv[0] * (1 - gap) ** steps,
-            _GREY,
+            GREY,
             "|λ₂|ᵗ",
             right=True,
             showlegend=True,
             line=dict(dash="dash"),
         ),
-        _points([t], [tv_floor[t]], dict(color=_RED, size=10), "now", right=True),
+        points([t], [tv_floor[t]], dict(color=_RED, size=10), "now", right=True),
     ]
     layout = side_by_side(("", "TV distance to π"), split=0.5)
     layout["yaxis"].update(range=[0, 1.02], title=dict(text="probability"))
@@ -345,7 +325,7 @@ def markov_figure(t: float, chain: str) -> go.Figure:
         hovermode=False,
         legend=dict(x=0.99, y=0.02, xanchor="right", yanchor="bottom"),  # empty lower right
     )
-    return _figure(traces, layout)
+    return figure(traces, layout)
 
 
 def markov_explorer(mode: str | None = None):
@@ -361,15 +341,13 @@ def markov_explorer(mode: str | None = None):
 # == Metropolis–Hastings =========================================================================
 
 _MODES, _MODE_SD = 1.5, 0.7
-_LOG_NORM = math.log(2 * _MODE_SD * math.sqrt(2 * math.pi))
 _CENTRES = torch.tensor([-_MODES, _MODES], dtype=F64)
 
 
 def bimodal_log_prob(z: torch.Tensor) -> torch.Tensor:
     """``log π`` of the equal mixture of ``N(±1.5, 0.7²)`` on the first coordinate of
     ``z (chains, 1)``."""
-    u = (z[:, :1] - _CENTRES.to(z)) / _MODE_SD
-    return torch.logsumexp(-0.5 * u**2, dim=1) - _LOG_NORM
+    return inf.mixture_1d_log_prob(z, _CENTRES, _MODE_SD)
 
 
 def bimodal_density(x: np.ndarray) -> np.ndarray:
@@ -386,19 +364,13 @@ def mh_run(log10_scale: float) -> dict:
     scale = 10 ** check_real(log10_scale, "log10_scale")
     x0 = 2 * torch.randn(_MH_CHAINS, 1, generator=torch.Generator().manual_seed(1), dtype=F64)
     out = inf.metropolis_hastings(bimodal_log_prob, x0, steps=_MH_STEPS, scale=scale, seed=2)
-    kept = out.samples[_MH_BURN:, :, 0]
-    moving = kept.std(0) > 0
-    if bool(moving.all()):
-        acf = inf.autocorrelation(kept, max_lag=_MH_LAGS).mean(1).numpy()
-        ess = float(inf.effective_sample_size(kept))
-    else:  # a chain that never moved: no information at all
-        acf, ess = np.ones(_MH_LAGS + 1), 0.0
+    diag = inf.chain_diagnostics(out.samples[:, :, 0], _MH_BURN, _MH_LAGS)
     return dict(
         samples=out.samples[:, :, 0].numpy(),
         acceptance=float(out.acceptance.mean()),
-        acf=acf,
-        ess=ess,
-        draws=kept.numel(),
+        acf=diag["acf"].numpy(),
+        ess=diag["ess"],
+        draws=diag["draws"],
         scale=scale,
     )
 
@@ -450,7 +422,7 @@ def mh_figure(log10_scale: float) -> go.Figure:
     dens = counts / (r["draws"] * np.diff(bins))
     third = dict(xaxis="x3", yaxis="y3")
     traces = [
-        _line(
+        line(
             np.arange(_MH_STEPS),
             np.float32(r["samples"][:, 0]),
             _BLUE,
@@ -477,9 +449,9 @@ def mh_figure(log10_scale: float) -> go.Figure:
             width=0.2,
             **third,
         ),
-        _line(grid, bimodal_density(grid), _RED, "target", **third),
+        line(grid, bimodal_density(grid), _RED, "target", **third),
     ]
-    return _figure(traces, _mh_layout(r))
+    return figure(traces, _mh_layout(r))
 
 
 def mh_explorer(mode: str | None = None):
@@ -506,12 +478,12 @@ def gibbs_run(rho: float) -> dict:
     cov = torch.tensor([[1.0, rho], [rho, 1.0]], dtype=F64)
     x0 = torch.tensor([[-2.5, 2.5]], dtype=F64).repeat(_GIBBS_CHAINS, 1)
     out = inf.gibbs_gaussian(torch.zeros(2, dtype=F64), cov, x0, steps=_GIBBS_STEPS, seed=3)
-    kept = out.samples[_GIBBS_BURN:, :, 0]
+    diag = inf.chain_diagnostics(out.samples[:, :, 0], _GIBBS_BURN, 40)
     return dict(
         path=torch.cat([x0[:1], out.samples[:, 0]]).numpy(),
-        acf=inf.autocorrelation(kept, max_lag=40).mean(1).numpy(),
-        ess=float(inf.effective_sample_size(kept)),
-        sweeps=kept.numel(),
+        acf=diag["acf"].numpy(),
+        ess=diag["ess"],
+        sweeps=diag["draws"],
     )
 
 
@@ -529,9 +501,9 @@ def gibbs_figure(rho: float) -> go.Figure:
     traces = []
     for radius in (1.0, 2.0):
         ex, ey = _ellipse(torch.zeros(2, dtype=F64), cov, radius)
-        traces.append(_line(ex, ey, _GREY, f"{radius:.0f}σ", line=dict(width=1.5)))
+        traces.append(line(ex, ey, GREY, f"{radius:.0f}σ", line=dict(width=1.5)))
     lags = np.arange(41)
-    path_trace = _line(zig[:, 0], zig[:, 1], _BLUE, "Gibbs path", line=dict(width=1.5))
+    path_trace = line(zig[:, 0], zig[:, 1], _BLUE, "Gibbs path", line=dict(width=1.5))
     path_trace.update(mode="lines+markers", marker=dict(size=4))
     traces += [
         path_trace,
@@ -544,7 +516,7 @@ def gibbs_figure(rho: float) -> go.Figure:
             name="estimated ρ_k",
             marker=dict(color=_ORANGE),
         ),
-        _line(lags, rho ** (2 * lags), _RED, "exact ρ^(2k)", right=True, showlegend=True),
+        line(lags, rho ** (2 * lags), _RED, "exact ρ^(2k)", right=True, showlegend=True),
     ]
     layout = side_by_side(("first 20 sweeps", "autocorrelation of x₁"), split=0.5)
     layout["xaxis"].update(range=[-3.2, 3.2], title=dict(text="x₁"))
@@ -562,7 +534,7 @@ def gibbs_figure(rho: float) -> go.Figure:
         bargap=0,
         legend=dict(x=0.99, y=0.99, xanchor="right"),
     )
-    return _figure(traces, layout)
+    return figure(traces, layout)
 
 
 def gibbs_explorer(mode: str | None = None):

@@ -1,12 +1,12 @@
 """Figures of the chapter "Linear algebra and matrix calculus".
 
-The helpers are in :mod:`companion.linalg`; this module draws what a 2×2 matrix does to the unit
-circle and PCA of a point cloud as an SVD. Every number a title prints comes from the drawing.
+The helpers (and the PCA point cloud) are in :mod:`companion.linalg`; this module draws what a
+2×2 matrix does to the unit circle and PCA of a point cloud as an SVD. Every number a title
+prints comes from the drawing.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
@@ -16,16 +16,13 @@ import torch
 from .. import linalg as la
 from .._validate import check_real
 from ..figures import Slider, interactive
+from ..linalg import pca_cloud
 from ..theme import OKABE_ITO
+from ._plot import figure
 
 __all__ = ["matrix_figure", "matrix_explorer", "pca_cloud", "pca_figure", "pca_explorer"]
 
 F64 = torch.float64
-
-
-def _fig(traces: list[dict], layout: dict) -> go.Figure:
-    """An unvalidated figure (fast); the tests rebuild each kind with validation."""
-    return go.Figure(dict(data=traces, layout=layout), _validate=False)
 
 
 def _r(a) -> list:
@@ -51,20 +48,9 @@ def _fmt_complex(z: complex) -> str:
     return f"{z.real:.3g} {'+' if z.imag > 0 else '−'} {abs(z.imag):.3g}i"
 
 
-def matrix_figure(a: float, b: float, c: float, d: float) -> go.Figure:
-    """``A = [[a, b], [c, d]]`` acting on the unit circle.
-
-    Drawn: the circle and its image ellipse; the right singular vectors ``v₁, v₂`` on the
-    circle and their images ``A v_i = σ_i u_i`` (the ellipse's semi-axes); real eigenvector
-    directions as dashed lines through the origin, scaled by their eigenvalues.
-    """
-    A = torch.tensor(
-        [[check_real(a, "a"), check_real(b, "b")], [check_real(c, "c"), check_real(d, "d")]],
-        dtype=F64,
-    )
+def _matrix_traces(A: torch.Tensor, U, S, Vh) -> list[dict]:
+    """Circle and image ellipse, singular vectors and their images, eigenvector directions."""
     circle, image = la.circle_image(A, n=73)
-    U, S, Vh = torch.linalg.svd(A)
-    vals, vecs = la.eigen_2x2(A)
     traces = [
         dict(
             type="scatter",
@@ -88,32 +74,53 @@ def matrix_figure(a: float, b: float, c: float, d: float) -> go.Figure:
         ),
     ]
     for i in range(2):
-        v = Vh[i].numpy()
+        v, av = Vh[i].numpy(), (S[i] * U[:, i]).numpy()
         traces.append(
             _arrow((0, 0), v, OKABE_ITO[2], "right singular vectors v₁, v₂", legend=i == 0)
         )
-        traces.append(
-            _arrow((0, 0), (S[i] * U[:, i]).numpy(), OKABE_ITO[5], "A v_i = σ_i u_i", legend=i == 0)
-        )
+        traces.append(_arrow((0, 0), av, OKABE_ITO[5], "A v_i = σ_i u_i", legend=i == 0))
+    return traces + _eigen_lines(A)
+
+
+def _eigen_lines(A: torch.Tensor) -> list[dict]:
+    """Real eigenvector directions as dashed lines through 0, scaled by their eigenvalues
+    (empty traces for a complex pair)."""
+    vals, vecs = la.eigen_2x2(A)
+    out = []
     for i in range(2):
-        if vecs is None:
-            xs, ys = [], []
-        else:
+        xs, ys = [], []
+        if vecs is not None:
             e = vecs[:, i].numpy()
-            lam = float(vals[i].real)
-            reach = max(abs(lam), 0.15) + 0.4
+            reach = max(abs(float(vals[i].real)), 0.15) + 0.4
             xs, ys = _r([-reach * e[0], reach * e[0]]), _r([-reach * e[1], reach * e[1]])
-        traces.append(
+        line = dict(color=OKABE_ITO[3], width=2, dash="dash")
+        out.append(
             dict(
                 type="scatter",
                 x=xs,
                 y=ys,
                 mode="lines",
-                line=dict(color=OKABE_ITO[3], width=2, dash="dash"),
+                line=line,
                 name="eigenvector directions",
                 showlegend=i == 0,
             )
         )
+    return out
+
+
+def matrix_figure(a: float, b: float, c: float, d: float) -> go.Figure:
+    """``A = [[a, b], [c, d]]`` acting on the unit circle.
+
+    Drawn: the circle and its image ellipse; the right singular vectors ``v₁, v₂`` on the
+    circle and their images ``A v_i = σ_i u_i`` (the ellipse's semi-axes); real eigenvector
+    directions as dashed lines through the origin, scaled by their eigenvalues.
+    """
+    A = torch.tensor(
+        [[check_real(a, "a"), check_real(b, "b")], [check_real(c, "c"), check_real(d, "d")]],
+        dtype=F64,
+    )
+    U, S, Vh = torch.linalg.svd(A)
+    vals, vecs = la.eigen_2x2(A)
     det = float(torch.linalg.det(A))
     kappa = float(S[0] / S[1]) if float(S[1]) > 1e-12 else math.inf
     eig = ", ".join(_fmt_complex(complex(z)) for z in vals.tolist())
@@ -131,7 +138,7 @@ def matrix_figure(a: float, b: float, c: float, d: float) -> go.Figure:
         legend=dict(x=0.0, y=1.0),
         hovermode=False,
     )
-    return _fig(traces, layout)
+    return figure(_matrix_traces(A, U, S, Vh), layout)
 
 
 def matrix_explorer(mode: str | None = None):
@@ -149,27 +156,6 @@ def matrix_explorer(mode: str | None = None):
 
 
 # --- PCA --------------------------------------------------------------------------------------
-
-_N_PCA = 150
-
-
-@functools.lru_cache(maxsize=1)
-def _pca_noise() -> torch.Tensor:
-    gen = torch.Generator().manual_seed(3)
-    return torch.randn(_N_PCA, 2, generator=gen, dtype=F64)
-
-
-def pca_cloud(angle_deg: float, ratio: float) -> torch.Tensor:
-    """``n = 150`` points from ``N(0, R diag(4, 4 ratio²) Rᵀ)`` (R a rotation by ``angle_deg``);
-    the same underlying noise for every setting."""
-    angle = math.radians(check_real(angle_deg, "angle_deg"))
-    ratio = check_real(ratio, "ratio")
-    if not 0 < ratio <= 1:
-        raise ValueError(f"ratio must lie in (0, 1], got {ratio}")
-    R = torch.tensor(
-        [[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]], dtype=F64
-    )
-    return _pca_noise() @ torch.diag(torch.tensor([2.0, 2.0 * ratio], dtype=F64)) @ R.T
 
 
 def pca_figure(angle_deg: float, ratio: float) -> go.Figure:
@@ -222,7 +208,7 @@ def pca_figure(angle_deg: float, ratio: float) -> go.Figure:
         legend=dict(x=0.0, y=1.0),
         hovermode=False,
     )
-    return _fig(traces, layout)
+    return figure(traces, layout)
 
 
 def pca_explorer(mode: str | None = None):

@@ -18,11 +18,12 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 import torch
-from scipy import stats
 
 from .. import manifolds as mf
 from .._validate import check_int, check_real
 from ..figures import Slider, interactive
+from ..theme import OKABE_ITO, side_by_side
+from ._plot import figure, legend, title
 
 __all__ = [
     "NEIGHBOURS",
@@ -126,13 +127,11 @@ def embedding_figure(n_neighbors: int) -> go.Figure:
         )
     layout.update(
         annotations=heads,
-        title=dict(
-            text=f"{n_neighbors} neighbours (t-SNE perplexity {n_neighbors})", font=dict(size=13)
-        ),
+        title=title(f"{n_neighbors} neighbours (t-SNE perplexity {n_neighbors})"),
         hovermode=False,
         margin=dict(t=70),
     )
-    return go.Figure(dict(data=data, layout=layout), _validate=False)
+    return figure(data, layout)
 
 
 def embedding_explorer(mode: str | None = None):
@@ -162,16 +161,27 @@ def embedding_explorer(mode: str | None = None):
 # --- norms of Gaussian vectors ---------------------------------------------------------------
 @functools.lru_cache(maxsize=32)
 def norm_paths(d: int, seed: int = 0) -> dict[str, np.ndarray]:
-    """Two draws z0, z1 ~ N(0, I_d) and the norms along lerp and slerp between them, at 41 values
-    of t; plus the 1 % and 99 % quantiles of ‖z‖ (exact)."""
-    d = check_int(d, "d", minimum=1)
-    gen = torch.Generator().manual_seed(check_int(seed, "seed", minimum=0))
-    z0, z1 = torch.randn(2, d, generator=gen, dtype=torch.float64)
-    ts = np.linspace(0.0, 1.0, 41)
-    lin = np.array([float(mf.lerp(z0, z1, float(t)).norm()) for t in ts])
-    sph = np.array([float(mf.slerp(z0, z1, float(t)).norm()) for t in ts])
-    lo, hi = mf.gaussian_norm_quantiles(d, [0.01, 0.99]).tolist()
-    return {"t": ts, "lerp": lin, "slerp": sph, "q01": lo, "q99": hi}
+    """:func:`companion.manifolds.norm_along_paths` at 41 values of t (cached per d)."""
+    return mf.norm_along_paths(d, seed)
+
+
+def _norm_traces(d: int, paths: dict) -> list:
+    root = math.sqrt(d)
+    r = np.linspace(0.0, 2.0, 201)
+    dens = mf.gaussian_norm_pdf(d, r * root) * root  # density of ‖z‖/√d
+    right = dict(xaxis="x2", yaxis="y2")
+    lo, hi = paths["q01"] / root, paths["q99"] / root
+    band = dict(type="scatter", x=[0, 1, 1, 0, 0], y=[lo, lo, hi, hi, lo], fill="toself",
+                mode="lines", line=dict(width=0), fillcolor="rgba(0,158,115,0.2)",
+                name="98 % of draws", **right)  # fmt: skip
+    return [
+        dict(type="scatter", x=r, y=np.round(dens, 5), name="density of ‖z‖/√k", fill="tozeroy"),
+        band,
+        dict(type="scatter", x=paths["t"], y=np.round(paths["lerp"] / root, 4),
+             name="linear path", **right),
+        dict(type="scatter", x=paths["t"], y=np.round(paths["slerp"] / root, 4),
+             name="spherical path", **right),
+    ]  # fmt: skip
 
 
 def norm_figure(log2_d: float) -> go.Figure:
@@ -182,65 +192,21 @@ def norm_figure(log2_d: float) -> go.Figure:
         raise ValueError(f"log2_d must lie in [0, 12]; got {log2_d}")
     d = int(round(2**log2_d))
     root = math.sqrt(d)
-    r = np.linspace(0.0, 2.0, 201)
-    dens = stats.chi(d).pdf(r * root) * root  # density of ‖z‖/√d
     paths = norm_paths(d)
-    right = dict(xaxis="x2", yaxis="y2")
-    lo, hi = paths["q01"] / root, paths["q99"] / root
-    data = [
-        dict(type="scatter", x=r, y=np.round(dens, 5), name="density of ‖z‖/√k", fill="tozeroy"),
-        dict(
-            type="scatter",
-            x=[0, 1, 1, 0, 0],
-            y=[lo, lo, hi, hi, lo],
-            fill="toself",
-            mode="lines",
-            line=dict(width=0),
-            fillcolor="rgba(0,158,115,0.2)",
-            name="98 % of draws",
-            **right,
-        ),
-        dict(
-            type="scatter",
-            x=paths["t"],
-            y=np.round(paths["lerp"] / root, 4),
-            name="linear path",
-            **right,
-        ),
-        dict(
-            type="scatter",
-            x=paths["t"],
-            y=np.round(paths["slerp"] / root, 4),
-            name="spherical path",
-            **right,
-        ),
-    ]
-    from ..theme import side_by_side
-
     layout = side_by_side(("where N(0, I_k) puts its mass", "norm along a path z0 → z1"), gap=0.12)
     layout.update(
-        title=dict(
-            text=(
-                f"k = {d}:  E‖z‖ = {mf.gaussian_norm_mean(d):.3f},  √k = {root:.3f};  "
-                f"lerp midpoint ‖z‖/√k = {paths['lerp'][20] / root:.3f}"
-            ),
-            font=dict(size=13),
+        title=title(
+            f"k = {d}:  E‖z‖ = {mf.gaussian_norm_mean(d):.3f},  √k = {root:.3f};  "
+            f"lerp midpoint ‖z‖/√k = {paths['lerp'][20] / root:.3f}"
         ),
         xaxis=dict(domain=layout["xaxis"]["domain"], anchor="y", title="‖z‖ / √k", range=[0, 2]),
         yaxis=dict(anchor="x", title="density", range=[0, 14]),
         xaxis2=dict(domain=layout["xaxis2"]["domain"], anchor="y2", title="t"),
         yaxis2=dict(anchor="x2", title="‖z(t)‖ / √k", range=[0, 2]),
-        legend=dict(
-            x=0.01,
-            y=0.99,
-            xanchor="left",
-            yanchor="top",
-            font=dict(size=11),
-            bgcolor="rgba(128,128,128,0.08)",
-        ),
+        legend=legend(0.01, 0.99, font=dict(size=11)),
         hovermode=False,
     )
-    return go.Figure(dict(data=data, layout=layout), _validate=False)
+    return figure(_norm_traces(d, paths), layout)
 
 
 def norm_explorer(mode: str | None = None):
@@ -264,7 +230,7 @@ def spectrum_figure(spectra: dict[str, torch.Tensor], max_components: int = 20) 
         fig.add_trace(
             go.Scatter(x=np.arange(1, len(cum) + 1), y=cum, mode="lines+markers", name=name)
         )
-    fig.add_hline(y=0.9, line=dict(dash="dot", color="#7F7F7F"))
+    fig.add_hline(y=0.9, line=dict(dash="dot", color=OKABE_ITO[7]))
     fig.update_layout(
         xaxis=dict(title="number of principal components"),
         yaxis=dict(title="share of variance explained", range=[0, 1.02]),

@@ -16,7 +16,9 @@ import torch
 from .. import optimization as op
 from .._validate import check_real
 from ..figures import Choice, Slider, interactive
+from ..optimization import OPTIMIZERS, SCHEDULES, bilinear_paths, gd_quadratic_run, make_rule
 from ..theme import OKABE_ITO, side_by_side
+from ._plot import f32, figure, line, title
 
 __all__ = [
     "gd_quadratic_run",
@@ -38,23 +40,7 @@ __all__ = [
 ]
 
 F64 = torch.float64
-_GD_STEPS = 60
 _LOG_FLOOR = 1e-14
-
-
-def _f32(a) -> np.ndarray:
-    return np.asarray(a, dtype=np.float64).astype(np.float32)
-
-
-def _tr(kind: str, **props) -> dict:
-    """A trace as a plain dict (plotly's validation costs more than the maths here)."""
-    return dict(type=kind, **props)
-
-
-def _fig(traces: list[dict], layout: dict) -> go.Figure:
-    """An unvalidated figure; ``tests/test_explore_optimization.py`` rebuilds every kind of
-    figure with validation."""
-    return go.Figure(dict(data=traces, layout=layout), _validate=False)
 
 
 def _log_indices(n: int, k: int = 70) -> np.ndarray:
@@ -64,41 +50,6 @@ def _log_indices(n: int, k: int = 70) -> np.ndarray:
 
 
 # --- gradient descent on a quadratic -----------------------------------------------------------
-
-
-def gd_quadratic_run(log10_kappa: float, ratio: float, steps: int = _GD_STEPS) -> dict:
-    """Gradient descent on :func:`companion.optimization.quadratic` with ``L = 1``,
-    ``κ = 10^log10_kappa`` and step ``η = ratio · 2/L``.
-
-    Returns the objective, the trajectory, the gaps ``f(x_k) - f*``, the PL bound
-    ``(1 - 2mη(1 - Lη/2))^k (f(x_0) - f*)`` (``None`` when ``η ≥ 2/L``), and the measured
-    per-step contraction of the gap over the last half of the run.
-    """
-    kappa = 10 ** check_real(log10_kappa, "log10_kappa")
-    ratio = check_real(ratio, "ratio")
-    if ratio <= 0:
-        raise ValueError(f"ratio must be > 0, got {ratio}")
-    obj = op.quadratic(kappa=kappa, L=1.0)
-    lr = 2.0 * ratio / obj.smoothness
-    traj = op.optimize(op.GradientDescent(lr), obj, torch.tensor(obj.start, dtype=F64), steps)
-    gaps = obj.value(traj).numpy()
-    k = np.arange(steps + 1)
-    bound = None
-    if ratio < 1:
-        rho = op.pl_rate(obj.strong_convexity, obj.smoothness, lr)
-        bound = gaps[0] * rho**k
-    half = steps // 2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        measured = float((gaps[-1] / gaps[half]) ** (1 / (steps - half)))
-    return {
-        "objective": obj,
-        "lr": lr,
-        "trajectory": traj,
-        "gaps": gaps,
-        "bound": bound,
-        "measured": measured,
-        "kappa": kappa,
-    }
 
 
 def _ellipses(h: np.ndarray, levels, centre=(0.0, 0.0)) -> tuple[list, list]:
@@ -116,72 +67,70 @@ def _ellipses(h: np.ndarray, levels, centre=(0.0, 0.0)) -> tuple[list, list]:
     return xs, ys
 
 
+def _level_sets(xy: tuple[list, list]) -> dict:
+    """The level sets of a quadratic (from :func:`_ellipses`) as thin grey lines."""
+    return line(
+        *xy,
+        "rgba(128,128,128,0.6)",
+        "level sets",
+        hoverinfo="skip",
+        showlegend=True,
+        line=dict(width=1),
+    )
+
+
+def _verdict(run: dict, ratio: float) -> str:
+    obj = run["objective"]
+    if ratio < 1:
+        rho = op.pl_rate(obj.strong_convexity, obj.smoothness, run["lr"])
+        return f"measured rate {run['measured']:.4f} ≤ bound {rho:.4f}"
+    if ratio == 1:
+        return "η = 2/L: the steep direction oscillates forever"
+    return f"η > 2/L: diverges (gap ×{run['measured']:.3g} per step)"
+
+
 def gd_quadratic_figure(log10_kappa: float, ratio: float) -> go.Figure:
     """Left: the zig-zag on the level sets; right: ``f(x_k) - f*`` against the PL bound."""
     run = gd_quadratic_run(log10_kappa, ratio)
-    obj, traj, gaps = run["objective"], run["trajectory"].numpy(), run["gaps"]
+    obj, traj, gaps, bound = run["objective"], run["trajectory"].numpy(), run["gaps"], run["bound"]
     h = obj.grad(torch.eye(2, dtype=F64)).numpy()  # rows H e_i: the (symmetric) Hessian
-    lx, ly = _ellipses(h, [0.02, 0.2, 0.6, 1.5])
-    right = dict(xaxis="x2", yaxis="y2")
     k = np.arange(len(gaps))
-    shown = np.clip(gaps, _LOG_FLOOR, 1e8)
-    bound = run["bound"]
     traces = [
-        _tr(
-            "scatter",
-            x=lx,
-            y=ly,
-            mode="lines",
-            line=dict(width=1, color="rgba(128,128,128,0.6)"),
-            name="level sets",
-            hoverinfo="skip",
-        ),
-        _tr(
-            "scatter",
-            x=_f32(traj[:, 0]),
-            y=_f32(traj[:, 1]),
+        _level_sets(_ellipses(h, [0.02, 0.2, 0.6, 1.5])),
+        dict(
+            type="scatter",
+            x=f32(traj[:, 0]),
+            y=f32(traj[:, 1]),
             mode="lines+markers",
             marker=dict(size=4),
             name="gradient descent",
             line=dict(color=OKABE_ITO[0]),
         ),
-        _tr(
-            "scatter",
-            x=k,
-            y=_f32(shown),
-            name="f(x_k) − f*",
-            line=dict(color=OKABE_ITO[0]),
-            showlegend=False,
-            **right,
-        ),
-        _tr(
-            "scatter",
-            x=k if bound is not None else [],
-            y=_f32(np.clip(bound, _LOG_FLOOR, None)) if bound is not None else [],
-            name="PL bound (1 − 2mη(1 − Lη/2))ᵏ",
-            line=dict(color=OKABE_ITO[5], dash="dash"),
-            **right,
+        line(k, f32(np.clip(gaps, _LOG_FLOOR, 1e8)), OKABE_ITO[0], "f(x_k) − f*", right=True),
+        line(
+            k if bound is not None else [],
+            f32(np.clip(bound, _LOG_FLOOR, None)) if bound is not None else [],
+            OKABE_ITO[5],
+            "PL bound (1 − 2mη(1 − Lη/2))ᵏ",
+            right=True,
+            showlegend=True,
+            line=dict(dash="dash"),
         ),
     ]
-    lr, kappa = run["lr"], run["kappa"]
-    if ratio < 1:
-        rho = op.pl_rate(obj.strong_convexity, obj.smoothness, lr)
-        verdict = f"measured rate {run['measured']:.4f} ≤ bound {rho:.4f}"
-    elif ratio == 1:
-        verdict = "η = 2/L: the steep direction oscillates forever"
-    else:
-        verdict = f"η > 2/L: diverges (gap ×{run['measured']:.3g} per step)"
     layout = side_by_side(("iterates on the level sets", "f(x_k) − f*  (log scale)"), gap=0.1)
     layout["xaxis"].update(range=list(obj.xrange), title=dict(text="x₁"))
     layout["yaxis"].update(range=list(obj.yrange), title=dict(text="x₂"), scaleanchor="x")
     layout["xaxis2"].update(title=dict(text="step k"), range=[0, len(gaps) - 1])
     layout["yaxis2"].update(type="log", range=[-14, 3], exponentformat="power")
+    lr, kappa = run["lr"], run["kappa"]
     layout.update(
-        title=dict(text=f"κ = {kappa:.3g}, η = {lr:.3g} = {ratio:.2f}·(2/L): {verdict}"),
+        title=dict(
+            text=f"κ = {kappa:.3g}, η = {lr:.3g} = {ratio:.2f}·(2/L): {_verdict(run, ratio)}"
+        ),
         legend=dict(x=0.56, y=0.02, yanchor="bottom"),
         hovermode=False,
     )
-    return _fig(traces, layout)
+    return figure(traces, layout)
 
 
 def gd_explorer(mode: str | None = None):
@@ -199,37 +148,52 @@ def gd_explorer(mode: str | None = None):
 
 _SGD_STEPS = 1000
 BATCHES = (1, 4, 16, 64, 256)
-SCHEDULES = ("constant", "1/t", "1/sqrt(t)")
 
 
 @functools.lru_cache(maxsize=32)
 def sgd_runs(batch_size: int, schedule: str) -> dict:
-    """Mini-batch SGD on the chapter's least-squares problem (seeded, so reruns agree).
+    """Mini-batch SGD on the chapter's least-squares problem (seeded, so reruns agree): the
+    cached :func:`companion.optimization.sgd_least_squares_run` over 1000 steps."""
+    return op.sgd_least_squares_run(batch_size, schedule, _SGD_STEPS)
 
-    Returns the trajectory, its Polyak average, and the excess losses ``F(w) - F(w*)`` of both.
-    """
-    X, y, w_star = op.least_squares_problem()
-    lr = op.step_sizes(schedule, _SGD_STEPS, lr0=0.3, t0=20.0)
-    gen = torch.Generator().manual_seed(1)
-    traj = op.sgd_least_squares(
-        X, y, batch_size, lr, torch.tensor([-1.5, 1.5], dtype=F64), generator=gen
-    )
-    avg = op.polyak_average(traj)
-    H = X.T @ X / X.shape[0]
 
-    def excess(w):
-        d = w - w_star
-        return 0.5 * ((d @ H) * d).sum(-1)
-
-    return {
-        "X": X,
-        "w_star": w_star,
-        "H": H,
-        "trajectory": traj,
-        "average": avg,
-        "excess": excess(traj).numpy(),
-        "excess_avg": excess(avg).numpy(),
-    }
+def _sgd_traces(run: dict) -> list[dict]:
+    traj, avg = run["trajectory"].numpy(), run["average"].numpy()
+    ws = run["w_star"].numpy()
+    idx = np.unique(np.r_[np.arange(0, 60), np.linspace(60, _SGD_STEPS, 120).astype(int)])
+    li = _log_indices(_SGD_STEPS, 90)
+    floor = _LOG_FLOOR
+    return [
+        _level_sets(_ellipses(run["H"].numpy(), (0.01, 0.05, 0.2, 0.6, 1.5), centre=ws)),
+        line(
+            f32(traj[idx, 0]),
+            f32(traj[idx, 1]),
+            OKABE_ITO[0],
+            "SGD iterate w_t",
+            showlegend=True,
+            line=dict(width=1),
+        ),
+        line(
+            f32(avg[idx, 0]), f32(avg[idx, 1]), OKABE_ITO[5], "Polyak average w̄_t", showlegend=True
+        ),
+        dict(
+            type="scatter",
+            x=[ws[0]],
+            y=[ws[1]],
+            mode="markers",
+            name="minimiser w*",
+            marker=dict(symbol="x", size=11, color=OKABE_ITO[7]),
+        ),
+        line(
+            li + 1,
+            f32(np.maximum(run["excess"][li], floor)),
+            OKABE_ITO[0],
+            "",
+            right=True,
+            line=dict(width=1.5),
+        ),
+        line(li + 1, f32(np.maximum(run["excess_avg"][li], floor)), OKABE_ITO[5], "", right=True),
+    ]
 
 
 def sgd_figure(batch_size: int, schedule: str) -> go.Figure:
@@ -239,64 +203,6 @@ def sgd_figure(batch_size: int, schedule: str) -> go.Figure:
     if schedule not in SCHEDULES:
         raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
     run = sgd_runs(batch_size, schedule)
-    traj, avg = run["trajectory"].numpy(), run["average"].numpy()
-    ws = run["w_star"].numpy()
-    H = run["H"].numpy()
-    lx, ly = _ellipses(H, (0.01, 0.05, 0.2, 0.6, 1.5), centre=ws)
-    idx = np.unique(np.r_[np.arange(0, 60), np.linspace(60, _SGD_STEPS, 120).astype(int)])
-    li = _log_indices(_SGD_STEPS, 90)
-    right = dict(xaxis="x2", yaxis="y2")
-    traces = [
-        _tr(
-            "scatter",
-            x=lx,
-            y=ly,
-            mode="lines",
-            line=dict(width=1, color="rgba(128,128,128,0.6)"),
-            name="level sets",
-            hoverinfo="skip",
-        ),
-        _tr(
-            "scatter",
-            x=_f32(traj[idx, 0]),
-            y=_f32(traj[idx, 1]),
-            mode="lines",
-            line=dict(width=1, color=OKABE_ITO[0]),
-            name="SGD iterate w_t",
-        ),
-        _tr(
-            "scatter",
-            x=_f32(avg[idx, 0]),
-            y=_f32(avg[idx, 1]),
-            mode="lines",
-            line=dict(color=OKABE_ITO[5]),
-            name="Polyak average w̄_t",
-        ),
-        _tr(
-            "scatter",
-            x=[ws[0]],
-            y=[ws[1]],
-            mode="markers",
-            name="minimiser w*",
-            marker=dict(symbol="x", size=11, color=OKABE_ITO[7]),
-        ),
-        _tr(
-            "scatter",
-            x=li + 1,
-            y=_f32(np.maximum(run["excess"][li], _LOG_FLOOR)),
-            line=dict(width=1.5, color=OKABE_ITO[0]),
-            showlegend=False,
-            **right,
-        ),
-        _tr(
-            "scatter",
-            x=li + 1,
-            y=_f32(np.maximum(run["excess_avg"][li], _LOG_FLOOR)),
-            line=dict(color=OKABE_ITO[5]),
-            showlegend=False,
-            **right,
-        ),
-    ]
     tail = slice(_SGD_STEPS // 2, None)
     layout = side_by_side(("iterates", "F(w) − F(w*)  (log–log)"), gap=0.1)
     layout["xaxis"].update(range=[-1.8, 1.8], title=dict(text="w₁"))
@@ -312,7 +218,7 @@ def sgd_figure(batch_size: int, schedule: str) -> go.Figure:
         legend=dict(x=0.0, y=0.0, yanchor="bottom"),
         hovermode=False,
     )
-    return _fig(traces, layout)
+    return figure(_sgd_traces(run), layout)
 
 
 def sgd_explorer(mode: str | None = None):
@@ -339,7 +245,6 @@ BASE_LR = {
     "beale": {"momentum": 1e-2, "nesterov": 1e-2, "rmsprop": 1e-2, "adam": 5e-2},
     "quadratic": {"momentum": 0.5, "nesterov": 0.5, "rmsprop": 2e-2, "adam": 5e-2},
 }
-OPTIMIZERS = ("momentum", "nesterov", "rmsprop", "adam")
 _OPT_STEPS = 300
 
 
@@ -347,40 +252,12 @@ _LR_GRID = (-2.0, -1.0, 0.0, 1.0, 2.0)
 _BETA_GRID = (0.5, 0.65, 0.8, 0.95)
 
 
-def make_rule(name: str, lr, beta) -> op.UpdateRule:
-    """The update rule ``name`` with learning rate ``lr`` and its decay parameter ``beta``:
-    the momentum β (momentum, Nesterov), the smoothing α (RMSprop) or β₁ (Adam, β₂ = 0.999).
-    Numbers or tensors of shape ``(n, 1)`` (a batch of settings)."""
-    if name == "momentum":
-        return op.Momentum(lr, beta)
-    if name == "nesterov":
-        return op.Momentum(lr, beta, nesterov=True)
-    if name == "rmsprop":
-        return op.RMSprop(lr, alpha=beta)
-    if name == "adam":
-        return op.Adam(lr, betas=(beta, 0.999))
-    raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {name!r}")
-
-
-def _trajectories(objective: str, rule: op.UpdateRule, n: int) -> np.ndarray:
-    """``rule`` (a batch of ``n`` settings) run from the objective's start: ``(steps + 1, n, 2)``;
-    a run is cut (nan) from the step where it leaves the box ``|x| ≤ 1000``."""
-    obj = op.OBJECTIVES[objective]()
-    x0 = torch.tensor(obj.start, dtype=F64).expand(n, 2)
-    with np.errstate(all="ignore"):
-        traj = op.optimize(rule, obj, x0, _OPT_STEPS).numpy().copy()
-    bad = ~np.isfinite(traj).all(-1) | (np.abs(traj) > 1e3).any(-1)
-    bad = np.maximum.accumulate(bad, axis=0)
-    traj[bad] = np.nan
-    return traj
-
-
 def _batch_run(objective: str, optimizer: str, settings: list[tuple[float, float]]) -> np.ndarray:
     """Trajectories ``(steps + 1, n, 2)`` for ``n`` settings ``(log2_lr, beta)`` in one batch."""
     base = BASE_LR[objective][optimizer]
     lr = torch.tensor([[base * 2.0**a] for a, _ in settings], dtype=F64)
     beta = torch.tensor([[b] for _, b in settings], dtype=F64)
-    return _trajectories(objective, make_rule(optimizer, lr, beta), len(settings))
+    return op.batched_paths(objective, make_rule(optimizer, lr, beta), len(settings), _OPT_STEPS)
 
 
 @functools.lru_cache(maxsize=16)
@@ -476,7 +353,7 @@ def _contours(objective: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     y = np.linspace(*obj.yrange, 60)
     grid = torch.tensor(np.stack(np.meshgrid(x, y), -1), dtype=F64)
     z = np.log10(obj.value(grid).numpy() - obj.minimum + 1e-3)
-    return _f32(x), _f32(y), _f32(z)
+    return f32(x), f32(y), f32(z)
 
 
 def optimizer_figure(objective: str, optimizer: str, log2_lr: float, beta: float) -> go.Figure:
@@ -486,19 +363,20 @@ def optimizer_figure(objective: str, optimizer: str, log2_lr: float, beta: float
     return _path_figure(objective, optimizer, run, f"η = {run['lr']:.3g}, {bname} = {beta:.2f}")
 
 
-def _path_figure(objective: str, optimizer: str, run: dict, settings: str) -> go.Figure:
+_LABELS = {"momentum": "momentum", "nesterov": "Nesterov", "rmsprop": "RMSprop", "adam": "Adam"}
+
+
+def _path_traces(objective: str, optimizer: str, run: dict) -> list[dict]:
     obj, traj, gd = run["objective"], run["trajectory"], run["gd"]
     x, y, z = _contours(objective)
     idx = np.unique(np.r_[np.arange(0, 100), np.linspace(100, _OPT_STEPS, 60).astype(int)])
-    right = dict(xaxis="x2", yaxis="y2")
-    k = np.arange(_OPT_STEPS + 1)
+    k = np.arange(_OPT_STEPS + 1)[idx]
     colour = OKABE_ITO[OPTIMIZERS.index(optimizer) + 1]
-    label = {"momentum": "momentum", "nesterov": "Nesterov", "rmsprop": "RMSprop", "adam": "Adam"}[
-        optimizer
-    ]
-    traces = [
-        _tr(
-            "contour",
+    grey = OKABE_ITO[7]
+    contour = dict(contours=dict(coloring="lines"), hoverinfo="skip", ncontours=18)
+    return [
+        dict(
+            type="contour",
             x=x,
             y=y,
             z=z,
@@ -506,53 +384,40 @@ def _path_figure(objective: str, optimizer: str, run: dict, settings: str) -> go
             colorscale="Greys",
             reversescale=True,
             opacity=0.45,
-            contours=dict(coloring="lines"),
-            hoverinfo="skip",
-            ncontours=18,
+            **contour,
         ),
-        _tr(
-            "scatter",
-            x=_f32(gd[idx, 0]),
-            y=_f32(gd[idx, 1]),
-            mode="lines",
-            line=dict(color=OKABE_ITO[7], width=2),
-            name="GD",
-        ),
-        _tr(
-            "scatter",
-            x=_f32(traj[idx, 0]),
-            y=_f32(traj[idx, 1]),
+        line(f32(gd[idx, 0]), f32(gd[idx, 1]), grey, "GD", showlegend=True, line=dict(width=2)),
+        dict(
+            type="scatter",
+            x=f32(traj[idx, 0]),
+            y=f32(traj[idx, 1]),
             mode="lines+markers",
             marker=dict(size=3),
             line=dict(color=colour),
-            name=label,
+            name=_LABELS[optimizer],
         ),
-        _tr(
-            "scatter",
+        dict(
+            type="scatter",
             x=[obj.minimizer[0]],
             y=[obj.minimizer[1]],
             mode="markers",
             marker=dict(symbol="star", size=13, color=OKABE_ITO[6]),
             name="minimum",
         ),
-        _tr(
-            "scatter",
-            x=k[idx],
-            y=_f32(np.clip(run["gap_gd"][idx], _LOG_FLOOR, 1e9)),
-            line=dict(color=OKABE_ITO[7], width=2),
-            showlegend=False,
-            **right,
+        line(
+            k,
+            f32(np.clip(run["gap_gd"][idx], _LOG_FLOOR, 1e9)),
+            grey,
+            "",
+            right=True,
+            line=dict(width=2),
         ),
-        _tr(
-            "scatter",
-            x=k[idx],
-            y=_f32(np.clip(run["gap"][idx], _LOG_FLOOR, 1e9)),
-            line=dict(color=colour),
-            showlegend=False,
-            **right,
-        ),
+        line(k, f32(np.clip(run["gap"][idx], _LOG_FLOOR, 1e9)), colour, "", right=True),
     ]
-    final = run["gap"][-1]
+
+
+def _path_figure(objective: str, optimizer: str, run: dict, settings: str) -> go.Figure:
+    obj, final = run["objective"], run["gap"][-1]
     end = "diverged" if not np.isfinite(final) else f"f − f* after {_OPT_STEPS} steps = {final:.2e}"
     layout = side_by_side(("", "f(x_k) − f*  (log scale)"), split=0.55, gap=0.1)
     layout["xaxis"].update(range=list(obj.xrange), title=dict(text="x"))
@@ -560,14 +425,23 @@ def _path_figure(objective: str, optimizer: str, run: dict, settings: str) -> go
     layout["xaxis2"].update(title=dict(text="step k"), range=[0, _OPT_STEPS])
     layout["yaxis2"].update(type="log", range=[-14, 4], exponentformat="power")
     layout.update(
-        title=dict(
-            text=f"{obj.name}, {label}: {settings} — {end}",
-            font=dict(size=13),
-        ),
+        title=title(f"{obj.name}, {_LABELS[optimizer]}: {settings} — {end}"),
         legend=dict(x=0.0, y=0.0, yanchor="bottom"),
         hovermode=False,
     )
-    return _fig(traces, layout)
+    return figure(_path_traces(objective, optimizer, run), layout)
+
+
+def _warm_sweep(objective: str, optimizer: str, last: dict, a: float, b: float) -> None:
+    """A reader who moves one slider will move it further: batch that slider's positions."""
+    if last.get("optimizer") != optimizer or (a, b) in _grid_runs(objective, optimizer):
+        return
+    lr_live = _live_index(a, _LR_LIVE[0], _LR_LIVE_STEP, len(_LR_LIVE)) is not None
+    beta_live = _live_index(b, _BETA_LIVE[0], _BETA_LIVE_STEP, len(_BETA_LIVE)) is not None
+    if last["b"] == b and last["a"] != a and lr_live:
+        _sweep(objective, optimizer, "lr", b)
+    elif last["a"] == a and last["b"] != b and beta_live:
+        _sweep(objective, optimizer, "beta", a)
 
 
 def optimizer_explorer(objective: str, mode: str | None = None):
@@ -578,36 +452,15 @@ def optimizer_explorer(objective: str, mode: str | None = None):
     last: dict[str, object] = {}
 
     def make(optimizer, log2_lr, beta):
-        # A reader who moves one slider will move it further: batch that slider's positions.
         a, b = round(log2_lr, 9), round(beta, 9)
-        if last.get("optimizer") == optimizer and (a, b) not in _grid_runs(objective, optimizer):
-            if (
-                last["b"] == b
-                and last["a"] != a
-                and _live_index(a, _LR_LIVE[0], _LR_LIVE_STEP, len(_LR_LIVE)) is not None
-            ):
-                _sweep(objective, optimizer, "lr", b)
-            elif (
-                last["a"] == a
-                and last["b"] != b
-                and _live_index(b, _BETA_LIVE[0], _BETA_LIVE_STEP, len(_BETA_LIVE)) is not None
-            ):
-                _sweep(objective, optimizer, "beta", a)
+        _warm_sweep(objective, optimizer, last, a, b)
         last.update(optimizer=optimizer, a=a, b=b)
         return optimizer_figure(objective, optimizer, log2_lr, beta)
 
+    choices = [(_LABELS[o], o) for o in OPTIMIZERS]
     return interactive(
         make,
-        Choice(
-            "optimizer",
-            [
-                ("momentum", "momentum"),
-                ("Nesterov", "nesterov"),
-                ("RMSprop", "rmsprop"),
-                ("Adam", "adam"),
-            ],
-            label="optimizer",
-        ),
+        Choice("optimizer", choices, label="optimizer"),
         Slider(
             "log2_lr",
             _LR_GRID[0],
@@ -646,18 +499,10 @@ def _adaptive_runs(objective: str, optimizer: str) -> dict:
     eps = torch.tensor([[10.0**e] for e in _LOG10_EPS_GRID], dtype=F64)
     out = {}
     for d in _DECAY2_GRID:
-        rule = _adaptive_rule(optimizer, BASE_LR[objective][optimizer], d, eps)
-        traj = _trajectories(objective, rule, len(_LOG10_EPS_GRID))
+        rule = op.adaptive_rule(optimizer, BASE_LR[objective][optimizer], d, eps)
+        traj = op.batched_paths(objective, rule, len(_LOG10_EPS_GRID), _OPT_STEPS)
         out |= {(d, e): traj[:, i] for i, e in enumerate(_LOG10_EPS_GRID)}
     return out
-
-
-def _adaptive_rule(optimizer: str, lr: float, decay, eps) -> op.UpdateRule:
-    if optimizer == "rmsprop":
-        return op.RMSprop(lr, alpha=decay, eps=eps)
-    if optimizer == "adam":
-        return op.Adam(lr, betas=(0.9, decay), eps=eps)
-    raise ValueError(f"optimizer must be 'rmsprop' or 'adam', got {optimizer!r}")
 
 
 #: The live ε slider moves in steps of 0.01 in log₁₀ ε (``live_steps`` below); its first move off
@@ -674,8 +519,8 @@ _EPS_LIVE = tuple(
 def _eps_sweep(objective: str, optimizer: str, decay2: float) -> np.ndarray:
     """Trajectories ``(steps + 1, len(_EPS_LIVE), 2)``, one per live position of the ε slider."""
     eps = torch.tensor([[10.0**e] for e in _EPS_LIVE], dtype=F64)
-    rule = _adaptive_rule(optimizer, BASE_LR[objective][optimizer], decay2, eps)
-    return _trajectories(objective, rule, len(_EPS_LIVE))
+    rule = op.adaptive_rule(optimizer, BASE_LR[objective][optimizer], decay2, eps)
+    return op.batched_paths(objective, rule, len(_EPS_LIVE), _OPT_STEPS)
 
 
 def adaptive_run(objective: str, optimizer: str, decay2: float, log10_eps: float) -> dict:
@@ -698,8 +543,8 @@ def adaptive_run(objective: str, optimizer: str, decay2: float, log10_eps: float
         traj = _eps_sweep(objective, optimizer, key[0])[:, live]
     else:
         lr = BASE_LR[objective][optimizer]
-        rule = _adaptive_rule(optimizer, lr, decay2, 10.0**log10_eps)
-        traj = _trajectories(objective, rule, 1)[:, 0]
+        rule = op.adaptive_rule(optimizer, lr, decay2, 10.0**log10_eps)
+        traj = op.batched_paths(objective, rule, 1, _OPT_STEPS)[:, 0]
     return _gaps(objective, traj) | {"lr": BASE_LR[objective][optimizer]}
 
 
@@ -746,47 +591,13 @@ def adaptive_explorer(objective: str, mode: str | None = None):
 _GAME_STEPS = 150
 
 
-def bilinear_paths(lr: float, steps: int) -> dict[str, np.ndarray]:
-    """The four schemes of :func:`companion.optimization.minmax_trajectory` on ``f = x y`` from
-    ``(1, 0)``, as the linear maps they are (fast enough for a live slider).
-
-    With ``z = (x, y)`` and ``J z = (∂f/∂x, -∂f/∂y) = (y, -x)``: simultaneous ``z ← (I - ηJ) z``;
-    extragradient ``z ← (I - ηJ + η²J²) z``; alternating ``z ← [[1, -η], [η, 1 - η²]] z``;
-    optimistic ``z_{t+1} = (I - 2ηJ) z_t + ηJ z_{t-1}`` after a plain first step. The tests
-    check these against the step-by-step implementation.
-    """
-    lr = check_real(lr, "lr")
-    eye = np.eye(2)
-    J = np.array([[0.0, 1.0], [-1.0, 0.0]])
-    maps = {
-        "simultaneous": eye - lr * J,
-        "alternating": np.array([[1.0, -lr], [lr, 1.0 - lr * lr]]),
-        "extragradient": eye - lr * J + lr * lr * J @ J,
-    }
-    out = {}
-    for name, M in maps.items():
-        z = np.empty((steps + 1, 2))
-        z[0] = (1.0, 0.0)
-        for t in range(steps):
-            z[t + 1] = M @ z[t]
-        out[name] = z
-    z = np.empty((steps + 1, 2))
-    z[0] = (1.0, 0.0)
-    z[1] = (eye - lr * J) @ z[0]
-    A, B = eye - 2 * lr * J, lr * J
-    for t in range(1, steps):
-        z[t + 1] = A @ z[t] + B @ z[t - 1]
-    out["optimistic"] = z
-    return {m: out[m] for m in op.MINMAX_METHODS}
-
-
 def minmax_figure(lr: float) -> go.Figure:
     """The four update schemes on ``min_x max_y x·y`` from ``(1, 0)``, step size ``lr``."""
     lr = check_real(lr, "lr")
     t = np.linspace(0, 2 * np.pi, 121)
     traces = [
-        _tr(
-            "scatter",
+        dict(
+            type="scatter",
             x=np.cos(t),
             y=np.sin(t),
             mode="lines",
@@ -802,18 +613,18 @@ def minmax_figure(lr: float) -> go.Figure:
         radii[method] = float(np.hypot(*tr[-1]))
         shown = np.clip(tr, -50, 50)
         traces.append(
-            _tr(
-                "scatter",
-                x=_f32(shown[:, 0]),
-                y=_f32(shown[:, 1]),
+            dict(
+                type="scatter",
+                x=f32(shown[:, 0]),
+                y=f32(shown[:, 1]),
                 mode="lines",
                 line=dict(color=OKABE_ITO[j], width=1.8),
                 name=method,
             )
         )
     traces.append(
-        _tr(
-            "scatter",
+        dict(
+            type="scatter",
             x=[0],
             y=[0],
             mode="markers",
@@ -831,7 +642,7 @@ def minmax_figure(lr: float) -> go.Figure:
         yaxis=dict(range=[-2, 2], title=dict(text="y (maximises)"), scaleanchor="x"),
         hovermode=False,
     )
-    return _fig(traces, layout)
+    return figure(traces, layout)
 
 
 def minmax_explorer(mode: str | None = None):
@@ -860,17 +671,17 @@ def maxent_figure(mean: float) -> go.Figure:
     line_x = np.array([0.8, 6.2])
     shown = lam if abs(lam) >= 5e-4 else 0.0  # no "-0.000" at the uniform mean
     traces = [
-        _tr("bar", x=faces, y=p, marker=dict(color=OKABE_ITO[5]), name="maximum-entropy p"),
-        _tr(
-            "scatter",
+        dict(type="bar", x=faces, y=p, marker=dict(color=OKABE_ITO[5]), name="maximum-entropy p"),
+        dict(
+            type="scatter",
             x=[0.5, 6.5],
             y=[1 / 6, 1 / 6],
             mode="lines",
             line=dict(color=OKABE_ITO[7], dash="dot"),
             name="uniform 1/6",
         ),
-        _tr(
-            "scatter",
+        dict(
+            type="scatter",
             x=faces,
             y=np.log(p),
             mode="markers",
@@ -879,8 +690,8 @@ def maxent_figure(mean: float) -> go.Figure:
             yaxis="y2",
             showlegend=False,
         ),
-        _tr(
-            "scatter",
+        dict(
+            type="scatter",
             x=line_x,
             y=lam * line_x - log_z,
             mode="lines",
@@ -904,7 +715,7 @@ def maxent_figure(mean: float) -> go.Figure:
         legend=dict(x=0.0, y=1.0),
         hovermode=False,
     )
-    return _fig(traces, layout)
+    return figure(traces, layout)
 
 
 def maxent_explorer(mode: str | None = None):

@@ -17,7 +17,9 @@ import torch
 from .. import rl
 from .._validate import check_int, check_real
 from ..figures import Choice, Slider, interactive
-from ..theme import side_by_side
+from ..theme import OKABE_ITO, side_by_side
+from ._plot import figure, line
+from ._plot import points as dots
 
 __all__ = [
     "GRID",
@@ -40,8 +42,7 @@ __all__ = [
 GRID = {"height": 4, "width": 6}
 
 
-def _fig(traces: list, layout: dict) -> go.Figure:
-    return go.Figure(dict(data=traces, layout=layout), _validate=False)
+_BLUE, _ORANGE, _GREEN, _PINK, _RED = (OKABE_ITO[i] for i in (0, 1, 2, 3, 5))
 
 
 # -- the grid world --------------------------------------------------------------------------------
@@ -58,17 +59,8 @@ def grid_summary(gamma: float, slip: float = 0.1) -> dict:
     vi = rl.value_iteration(mdp, tol=1e-8)
     h, w = GRID["height"], GRID["width"]
     actions = vi.policy.argmax(1).tolist()
-    cell, route = (h - 1, 0), [(h - 1, 0)]
-    stop = {(h - 1, c) for c in range(1, w)}  # the cliff and the goal end an episode
-    while cell not in stop and len(route) <= 30:
-        (dr, dc), _ = rl.GRID_ACTIONS[actions[cell[0] * w + cell[1]]]
-        cell = (min(max(cell[0] + dr, 0), h - 1), min(max(cell[1] + dc, 0), w - 1))
-        route.append(cell)
+    route = rl.greedy_grid_route(actions, h, w, max_moves=30)
     return {"values": vi.values, "actions": actions, "n_iter": vi.n_iter, "route": route}
-
-
-def _scatter(x, y, name: str, **style) -> dict:
-    return dict(type="scatter", x=list(x), y=list(y), name=name, **style)
 
 
 def _grid_text(actions: list) -> tuple[list, list, list]:
@@ -107,18 +99,19 @@ def grid_figure(gamma: float, slip: float = 0.1) -> go.Figure:
             colorbar=dict(title="V*(s)"),
             hovertemplate="row %{y}, column %{x}: V* = %{z:.3f}<extra></extra>",
         ),
-        _scatter(
+        line(
             [c for _, c in route],
             [r for r, _ in route],
+            _ORANGE,
             "greedy route",
-            mode="lines",
-            line=dict(color="#E69F00", width=5),
+            line=dict(width=5),
             hoverinfo="skip",
         ),
-        _scatter(
-            xs,
-            ys,
-            "greedy action",
+        dict(
+            type="scatter",
+            x=xs,
+            y=ys,
+            name="greedy action",
             mode="text",
             text=text,
             textfont=dict(size=20, color="#222"),
@@ -137,7 +130,7 @@ def grid_figure(gamma: float, slip: float = 0.1) -> go.Figure:
         showlegend=False,
         hovermode="closest",
     )
-    return _fig(traces, layout)
+    return figure(traces, layout)
 
 
 def grid_explorer(mode: str | None = None):
@@ -184,12 +177,6 @@ def variance_table(
     return {"exact": exact, "per_episode": per, "component": comp, "horizon": horizon}
 
 
-def _means(per_episode: torch.Tensor, n: int) -> torch.Tensor:
-    """Estimates from disjoint groups of ``n`` episodes: ``(pool // n, S, A)``."""
-    groups = per_episode.shape[0] // n
-    return per_episode[: groups * n].reshape(groups, n, *per_episode.shape[1:]).mean(1)
-
-
 _CURVE_NS = (1, 2, 5, 10, 20, 50, 100)
 _HIST_MAX = 400  # estimates drawn in the histogram (the variances use every group)
 
@@ -198,13 +185,13 @@ def _variance_curves(table: dict) -> dict:
     """Total variance of the estimate at each N of ``_CURVE_NS`` (computed once per table)."""
     if "curves" not in table:
         table["curves"] = {
-            name: [float(_means(g, n).var(0).sum()) for n in _CURVE_NS]
+            name: [float(rl.group_means(g, n).var(0).sum()) for n in _CURVE_NS]
             for name, g in table["per_episode"].items()
         }
     return table["curves"]
 
 
-_COLOURS = ("#D55E00", "#0072B2", "#009E73")
+_COLOURS = (_RED, _BLUE, _GREEN)
 
 
 def _histogram(values: torch.Tensor, name: str, colour: str) -> dict:
@@ -231,31 +218,18 @@ def variance_figure(table: dict, log10_n: float) -> go.Figure:
     s, a = table["component"]
     exact = float(table["exact"][s, a])
     traces = [
-        _scatter(
-            _CURVE_NS,
-            [round(v, 6) for v in curves[name]],
-            name,
-            mode="lines+markers",
-            line=dict(color=colour),
-        )
+        dict(line(list(_CURVE_NS), [round(v, 6) for v in curves[name]], colour, name),
+             mode="lines+markers", showlegend=True)
         for name, colour in zip(table["per_episode"], _COLOURS, strict=True)
-    ]
+    ]  # fmt: skip
     parts = []
     for (name, g), colour in zip(table["per_episode"].items(), _COLOURS, strict=True):
-        est = _means(g, n)
+        est = rl.group_means(g, n)
         parts.append(f"{name}: {float(est.var(0).sum()):.3g}")
         traces.append(_histogram(est[:_HIST_MAX, s, a], name, colour))
-    traces.append(
-        _scatter(
-            [n] * 3,
-            [curves[k][0] / n for k in curves],
-            f"N = {n}",
-            mode="markers",
-            showlegend=False,
-            marker=dict(size=11, symbol="circle-open", color=list(_COLOURS)),
-        )
-    )
-    return _fig(traces, _variance_layout(rl.GRID_ACTIONS[a][1], n, parts, exact))
+    rings = dict(size=11, symbol="circle-open", color=list(_COLOURS))
+    traces.append(dots([n] * 3, [curves[k][0] / n for k in curves], rings, f"N = {n}"))
+    return figure(traces, _variance_layout(rl.GRID_ACTIONS[a][1], n, parts, exact))
 
 
 def _variance_layout(arrow: str, n: int, parts: list, exact: float) -> dict:
@@ -383,39 +357,21 @@ def frontier_figure(world: TokenWorld, log10_beta: float, points: dict | None = 
     obj = rl.kl_objective(star, world.ref, world.rewards, beta)
     best = float(rl.optimal_kl_value(world.ref, world.rewards, beta))
     ref_reward = round(float((world.ref * world.rewards).sum()), 4)
+    shown = dict(showlegend=True)
     traces = [
-        _scatter(
-            front["kl"], front["reward"], "π*_β, all β", mode="lines", line=dict(color="#0072B2")
-        ),
-        _scatter(
-            [round(float(obj.kl), 4)],
-            [round(float(obj.reward), 4)],
-            "π*_β at this β",
-            mode="markers",
-            marker=dict(size=13, color="#D55E00"),
-        ),
-        _scatter(
-            [0.0],
-            [ref_reward],
-            "π_ref",
-            mode="markers",
-            marker=dict(size=11, symbol="square", color="#444"),
-        ),
-    ]
+        line(list(front["kl"]), list(front["reward"]), _BLUE, "π*_β, all β", **shown),
+        dots([round(float(obj.kl), 4)], [round(float(obj.reward), 4)],
+               dict(size=13, color=_RED), "π*_β at this β", **shown),
+        dots([0.0], [ref_reward], dict(size=11, symbol="square", color="#444"), "π_ref",
+               **shown),
+    ]  # fmt: skip
     for (name, (kl, rew)), sym in zip(
         (points or {}).items(), ("diamond", "x", "cross"), strict=False
     ):
-        traces.append(
-            _scatter(
-                [round(kl, 4)],
-                [round(rew, 4)],
-                name,
-                mode="markers",
-                marker=dict(size=12, symbol=sym),
-            )
-        )
+        traces.append(dots([round(kl, 4)], [round(rew, 4)], dict(size=12, symbol=sym), name,
+                             **shown))  # fmt: skip
     traces.append(_reward_bars(world, world.ref, "π_ref", "#999"))
-    traces.append(_reward_bars(world, star, "π*_β", "#D55E00"))
+    traces.append(_reward_bars(world, star, "π*_β", _RED))
     layout = dict(
         **side_by_side(("expected reward against KL(π ‖ π_ref)", "P(r(x) = k)"), split=0.55),
         title=dict(
@@ -428,7 +384,7 @@ def frontier_figure(world: TokenWorld, log10_beta: float, points: dict | None = 
         barmode="group",
         legend=dict(x=0.53, y=0.02, xanchor="right", yanchor="bottom"),
     )
-    return _fig(traces, _right_panel(layout, "KL(π ‖ π_ref) (nats)", "E_π[r]"))
+    return figure(traces, _right_panel(layout, "KL(π ‖ π_ref) (nats)", "E_π[r]"))
 
 
 def frontier_explorer(world: TokenWorld, points: dict | None = None, mode: str | None = None):
@@ -445,27 +401,18 @@ def _run_traces(world: TokenWorld, name: str, beta: float, res, step: float, col
     probs = res.tracked_probs()
     k = min(range(len(res.tracked_steps)), key=lambda i: abs(res.tracked_steps[i] - step))
     stats = _run_stats(world, beta, res, probs)
+    steps = list(res.tracked_steps)
     curves = [
-        _scatter(
-            res.tracked_steps,
-            [round(float(o.reward), 4) for o in stats],
-            f"{name}: E[r]",
-            mode="lines",
-            line=dict(color=colour),
-        ),
-        _scatter(
-            res.tracked_steps,
-            [round(float(o.kl), 4) for o in stats],
-            f"{name}: KL",
-            mode="lines",
-            line=dict(color=colour, dash="dot"),
-        ),
-    ]
-    line = (
+        line(steps, [round(float(o.reward), 4) for o in stats], colour, f"{name}: E[r]",
+             showlegend=True),
+        line(steps, [round(float(o.kl), 4) for o in stats], colour, f"{name}: KL",
+             line=dict(dash="dot"), showlegend=True),
+    ]  # fmt: skip
+    text = (
         f"{name}: E[r] = {float(stats[k].reward):.2f}, KL = {float(stats[k].kl):.2f}, "
         f"top sequence {100 * float(probs[k].max()):.0f}%"
     )
-    return curves, _reward_bars(world, probs[k], name, colour), line, res.tracked_steps[k]
+    return curves, _reward_bars(world, probs[k], name, colour), text, res.tracked_steps[k]
 
 
 def finetune_figure(world: TokenWorld, runs: dict, step: float) -> go.Figure:
@@ -475,39 +422,20 @@ def finetune_figure(world: TokenWorld, runs: dict, step: float) -> go.Figure:
     first run with ``β > 0``."""
     step = check_real(step, "step")
     traces, bars, lines = [], [], []
-    for (name, (beta, res)), colour in zip(
-        runs.items(), ("#D55E00", "#009E73", "#CC79A7"), strict=False
-    ):
-        curves, bar, line, shown = _run_traces(world, name, beta, res, step, colour)
+    for (name, (beta, res)), colour in zip(runs.items(), (_RED, _GREEN, _PINK), strict=False):
+        curves, bar, text, shown = _run_traces(world, name, beta, res, step, colour)
         traces += curves
         bars.append(bar)
-        lines.append(line)
+        lines.append(text)
     top = 1.05 * max(max(t["y"]) for t in traces)
-    traces.append(
-        _scatter(
-            [shown, shown],
-            [0, top],
-            "now",
-            mode="lines",
-            showlegend=False,
-            line=dict(color="#444", dash="dash"),
-            hoverinfo="skip",
-        )
-    )
+    traces.append(line([shown, shown], [0, top], "#444", "now", line=dict(dash="dash"),
+                       hoverinfo="skip"))  # fmt: skip
     beta_star = next((b for b, _ in runs.values() if b > 0), None)
     if beta_star is not None:
         star = rl.tilted_optimum(world.ref, world.rewards, beta_star)
-        bars.append(
-            _scatter(
-                bars[0]["x"],
-                _reward_histogram(world, star),
-                f"π* (β = {beta_star:g})",
-                mode="markers",
-                xaxis="x2",
-                yaxis="y2",
-                marker=dict(symbol="line-ew-open", size=22, color="#0072B2"),
-            )
-        )
+        ticks = dict(symbol="line-ew-open", size=22, color=_BLUE)
+        bars.append(dots(list(bars[0]["x"]), _reward_histogram(world, star), ticks,
+                           f"π* (β = {beta_star:g})", right=True, showlegend=True))  # fmt: skip
     layout = dict(
         **side_by_side(("exact E[r] (solid) and KL (dotted)", "P(r(x) = k) now"), split=0.5),
         title=dict(text=f"after {shown} updates<br>" + "<br>".join(lines)),
@@ -517,7 +445,7 @@ def finetune_figure(world: TokenWorld, runs: dict, step: float) -> go.Figure:
         legend=dict(x=0.53, y=0.98, xanchor="left", yanchor="top"),
     )
     layout["yaxis"].update(range=[0, top])
-    return _fig(traces + bars, _right_panel(layout, "REINFORCE updates", "reward / nats"))
+    return figure(traces + bars, _right_panel(layout, "REINFORCE updates", "reward / nats"))
 
 
 def _run_stats(world: TokenWorld, beta: float, res, probs: torch.Tensor) -> list:

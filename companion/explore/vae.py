@@ -15,17 +15,20 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
 import torch
 
+from .. import vae
 from .._validate import check_int, check_real, check_tensor
 from ..device import single_thread
+from ..divergences import kl_gaussian
 from ..figures import Slider, interactive
-from ..theme import side_by_side
+from ..theme import OKABE_ITO, side_by_side
 from ..vae import VAE, LinearGaussian, cavi_normal_gamma, normal_gamma_posterior
+from ._plot import figure, legend
+from ._plot import title as _title
 
 __all__ = [
     "ppca_model",
@@ -47,7 +50,11 @@ __all__ = [
 ]
 
 F64 = torch.float64
-_GREYS = [[0.0, "#ffffff"], [1.0, "#111111"]]
+_GREYS = [[0.0, "#ffffff"], [1.0, "#111111"]]  # images: white paper, near-black ink
+_HI, _BLUE, _GREY7 = OKABE_ITO[5], OKABE_ITO[0], OKABE_ITO[7]
+# Computed in companion.vae; the chapter reads them under their explore names.
+beta_table = vae.rate_distortion_table
+iwae_curve = vae.iwae_curve
 
 
 # --- pPCA: the ELBO identity made visible ----------------------------------------------------
@@ -74,8 +81,7 @@ def ppca_values(shift: float, ratio: float) -> dict[str, float]:
     m, s = m_star + shift, ratio * s_star
     log_px = float(model.log_marginal(x))
     elbo = float(model.elbo(x, torch.tensor([m], dtype=F64), torch.tensor([[s * s]], dtype=F64)))
-    # KL between two univariate Gaussians (σ's are standard deviations).
-    kl = math.log(s_star / s) + (s * s + (m - m_star) ** 2) / (2 * s_star**2) - 0.5
+    kl = float(kl_gaussian(m, s, m_star, s_star))
     return {
         "log_px": log_px,
         "elbo": elbo,
@@ -92,34 +98,24 @@ _Z = np.linspace(-1.5, 3.5, 301)
 
 
 def _normal_pdf(z: np.ndarray, m: float, s: float) -> np.ndarray:
-    return np.exp(-0.5 * ((z - m) / s) ** 2) / (s * math.sqrt(2 * math.pi))
+    normal = torch.distributions.Normal(torch.tensor(m, dtype=F64), torch.tensor(s, dtype=F64))
+    return normal.log_prob(torch.from_numpy(z)).exp().numpy()
 
 
 @functools.lru_cache(maxsize=64)
 def _elbo_curve(ratio: float) -> tuple[np.ndarray, np.ndarray]:
-    """ELBO of q = N(m* + shift, (ratio s*)²) on a grid of shifts, from the closed form of
-    :meth:`LinearGaussian.elbo` evaluated for all shifts at once (d = 1)."""
+    """ELBO of q = N(m* + shift, (ratio s*)²) on a grid of shifts (:meth:`LinearGaussian.elbo`)."""
     model, x = ppca_model()
     v = ppca_values(0.0, ratio)
     shifts = np.linspace(-1.5, 1.5, 61)
-    m = v["m_star"] + shifts
-    s2, w, b = v["s"] ** 2, model.W[:, 0].numpy(), model.b.numpy()
-    resid = x.numpy()[None, :] - b[None, :] - m[:, None] * w[None, :]
-    noise = model.s**2
-    loglik = -0.5 * len(w) * math.log(2 * math.pi * noise) - ((resid**2).sum(1) + s2 * (w @ w)) / (
-        2 * noise
-    )
-    kl_prior = 0.5 * (s2 + m**2 - 1 - math.log(s2))
-    return shifts, loglik - kl_prior
+    cov = torch.tensor([[v["s"] ** 2]], dtype=F64)
+    curve = [float(model.elbo(x, torch.tensor([v["m_star"] + d], dtype=F64), cov)) for d in shifts]
+    return shifts, np.array(curve)
 
 
-def ppca_figure(shift: float, ratio: float) -> go.Figure:
-    """Left: the exact posterior and q over z. Right: the ELBO against q's mean (for the current
-    s), below the constant log p(x); the vertical gap at the marker is KL(q ‖ p(z|x))."""
-    v = ppca_values(shift, ratio)
-    shifts, curve = _elbo_curve(round(float(ratio), 9))
+def _ppca_traces(v: dict, shifts: np.ndarray, curve: np.ndarray) -> list:
     right = dict(xaxis="x2", yaxis="y2")
-    data = [
+    return [
         dict(
             type="scatter",
             x=_Z,
@@ -141,7 +137,7 @@ def ppca_figure(shift: float, ratio: float) -> go.Figure:
             x=[v["m_star"] - 1.5, v["m_star"] + 1.5],
             y=[v["log_px"]] * 2,
             name="log p(x)",
-            line=dict(dash="dash", color="#7F7F7F"),
+            line=dict(dash="dash", color=_GREY7),
             **right,
         ),
         dict(
@@ -150,34 +146,31 @@ def ppca_figure(shift: float, ratio: float) -> go.Figure:
             y=[v["elbo"], v["log_px"]],
             mode="lines+markers",
             name="gap = KL(q ‖ p(z|x))",
-            line=dict(color="#D55E00", width=3),
+            line=dict(color=_HI, width=3),
             **right,
         ),
     ]
+
+
+def ppca_figure(shift: float, ratio: float) -> go.Figure:
+    """Left: the exact posterior and q over z. Right: the ELBO against q's mean (for the current
+    s), below the constant log p(x); the vertical gap at the marker is KL(q ‖ p(z|x))."""
+    v = ppca_values(shift, ratio)
+    shifts, curve = _elbo_curve(round(float(ratio), 9))
     layout = side_by_side(("over the latent z", "bound against q's mean m"), gap=0.12)
     layout.update(
-        title=dict(
-            text=(
-                f"log p(x) = {v['log_px']:.6f}   ELBO = {v['elbo']:.6f}   "
-                f"gap = {v['gap']:.6f}   KL(q‖p(z|x)) = {v['kl']:.6f} nats"
-            ),
-            font=dict(size=13),
+        title=_title(
+            f"log p(x) = {v['log_px']:.6f}   ELBO = {v['elbo']:.6f}   "
+            f"gap = {v['gap']:.6f}   KL(q‖p(z|x)) = {v['kl']:.6f} nats"
         ),
-        legend=dict(
-            x=0.01,
-            y=0.99,
-            xanchor="left",
-            yanchor="top",
-            font=dict(size=11),
-            bgcolor="rgba(128,128,128,0.08)",
-        ),
+        legend=legend(0.01, 0.99, font=dict(size=11)),
         hovermode=False,
         xaxis=dict(domain=layout["xaxis"]["domain"], anchor="y", title="z", range=[-1.5, 3.5]),
         yaxis=dict(anchor="x", title="density", range=[0, 3.2]),
         xaxis2=dict(domain=layout["xaxis2"]["domain"], anchor="y2", title="m"),
         yaxis2=dict(anchor="x2", title="nats", range=[-16.0, -3.0]),
     )
-    return go.Figure(dict(data=data, layout=layout), _validate=False)
+    return figure(_ppca_traces(v, shifts, curve), layout)
 
 
 def ppca_explorer(mode: str | None = None):
@@ -235,13 +228,13 @@ def image_grid(images: torch.Tensor, cols: int = 10, title: str = "", height: in
     """A plotly figure of flattened 8×8 images (values in [0, 1], dark = 1)."""
     grid = tile(images, cols)
     layout = dict(
-        title=dict(text=title, font=dict(size=13)),
+        title=_title(title),
         height=height,
         margin=dict(l=10, r=10, t=40 if title else 10, b=10),
         hovermode=False,
         **_image_axes(),
     )
-    return go.Figure(dict(data=[_heatmap(grid)], layout=layout), _validate=False)
+    return figure([_heatmap(grid)], layout)
 
 
 # --- latent traversal ------------------------------------------------------------------------
@@ -288,7 +281,7 @@ def traversal_figure(
             x=[z1],
             y=[z2],
             mode="markers",
-            marker=dict(size=16, symbol="x", color="#D55E00", line=dict(width=2)),
+            marker=dict(size=16, symbol="x", color=_HI, line=dict(width=2)),
             showlegend=False,
             hoverinfo="skip",
         ),
@@ -302,12 +295,12 @@ def traversal_figure(
     layout["yaxis2"]["anchor"] = "x2"
     layout["xaxis2"]["anchor"] = "y2"
     layout.update(
-        title=dict(text=f"z = ({z1:.2f}, {z2:.2f})", font=dict(size=13)),
+        title=_title(f"z = ({z1:.2f}, {z2:.2f})"),
         xaxis=dict(domain=[0.0, 0.47], anchor="y", title="z₁", range=[-3.2, 3.2]),
         yaxis=dict(anchor="x", title="z₂", range=[-3.2, 3.2]),
         hovermode="closest",
     )
-    return go.Figure(dict(data=data, layout=layout), _validate=False)
+    return figure(data, layout)
 
 
 def latent_traversal(
@@ -340,28 +333,6 @@ def latent_traversal(
 
 
 # --- β-VAE: rate and distortion --------------------------------------------------------------
-def beta_table(
-    models: dict[float, VAE], x: torch.Tensor, *, samples: int = 8, seed: int = 0
-) -> dict[float, dict[str, float]]:
-    """Mean rate, distortion and ELBO (nats per image) of each β-VAE on ``x``, and its number of
-    active latent dimensions (variance of μ_j(x) across the data above 0.01)."""
-    if not isinstance(models, dict) or not models:
-        raise ValueError("models must be a non-empty dict {beta: VAE}")
-    out = {}
-    torch.manual_seed(check_int(seed, "seed", minimum=0))
-    for beta, model in sorted(models.items()):
-        with torch.no_grad():
-            rate, dist = model.rate_distortion(x, samples=samples)
-            mu, _ = model.encode(x)
-        out[float(beta)] = {
-            "rate": float(rate.mean()),
-            "distortion": float(dist.mean()),
-            "elbo": float(-(rate + dist).mean()),
-            "active": int((mu.var(dim=0) > 0.01).sum()),
-        }
-    return out
-
-
 def beta_figure(
     beta: float, table: dict[float, dict[str, float]], pictures: dict[float, np.ndarray]
 ) -> go.Figure:
@@ -387,7 +358,7 @@ def beta_figure(
             x=[row["rate"]],
             y=[row["distortion"]],
             mode="markers",
-            marker=dict(size=16, color="#D55E00"),
+            marker=dict(size=16, color=_HI),
             showlegend=False,
         ),
         _heatmap(pictures[beta], **right),
@@ -402,12 +373,9 @@ def beta_figure(
     layout["xaxis2"]["anchor"] = "y2"
     layout["yaxis2"]["anchor"] = "x2"
     layout.update(
-        title=dict(
-            text=(
-                f"β = {beta:g}:  rate = {row['rate']:.2f}   distortion = {row['distortion']:.2f}"
-                f"   ELBO = {row['elbo']:.2f} nats   active latent dims = {row['active']}"
-            ),
-            font=dict(size=13),
+        title=_title(
+            f"β = {beta:g}:  rate = {row['rate']:.2f}   distortion = {row['distortion']:.2f}"
+            f"   ELBO = {row['elbo']:.2f} nats   active latent dims = {row['active']}"
         ),
         xaxis=dict(
             domain=[0.0, 0.46],
@@ -418,7 +386,7 @@ def beta_figure(
         yaxis=dict(anchor="x", title="distortion  −E log p(x|z)"),
         hovermode=False,
     )
-    return go.Figure(dict(data=data, layout=layout), _validate=False)
+    return figure(data, layout)
 
 
 def beta_explorer(
@@ -454,24 +422,6 @@ def beta_explorer(
 
 
 # --- IWAE ------------------------------------------------------------------------------------
-def iwae_curve(
-    model: VAE, x: torch.Tensor, ks: Sequence[int], *, repeats: int = 5, seed: int = 0
-) -> dict[str, np.ndarray]:
-    """Average IWAE bound over the rows of ``x`` for each k (mean and standard error over
-    ``repeats`` independent evaluations), and the ELBO with 64 samples."""
-    ks = [check_int(k, "k", minimum=1) for k in ks]
-    repeats = check_int(repeats, "repeats", minimum=2)
-    torch.manual_seed(check_int(seed, "seed", minimum=0))
-    means, ses = [], []
-    with torch.no_grad():
-        for k in ks:
-            vals = torch.stack([model.iwae(x, k).mean() for _ in range(repeats)]).double()
-            means.append(float(vals.mean()))
-            ses.append(float(vals.std() / math.sqrt(repeats)))
-        elbo = float(model.elbo(x, samples=64).mean())
-    return {"k": np.array(ks), "mean": np.array(means), "se": np.array(ses), "elbo": elbo}
-
-
 def iwae_figure(curve: dict[str, np.ndarray], title: str = "") -> go.Figure:
     """The IWAE bounds against k (log axis) with ±2 standard errors, above the ELBO."""
     k = curve["k"]
@@ -488,7 +438,7 @@ def iwae_figure(curve: dict[str, np.ndarray], title: str = "") -> go.Figure:
                 x=[k.min(), k.max()],
                 y=[curve["elbo"]] * 2,
                 name="ELBO",
-                line=dict(dash="dash", color="#7F7F7F"),
+                line=dict(dash="dash", color=_GREY7),
             ),
         ]
     )
@@ -533,19 +483,13 @@ def _cavi_grids(exact: dict) -> tuple[np.ndarray, np.ndarray]:
 
 def _cavi_contours(exact: dict, fit: dict) -> list[dict]:
     """Contour traces of the exact Normal–Gamma posterior and of q(μ) q(τ) (same levels)."""
-    from scipy import stats
-
     mu, tau = _cavi_grids(exact)
-    mm, tt = np.meshgrid(mu, tau)
-    post = stats.gamma(exact["a"], scale=1 / exact["b"]).pdf(tt) * stats.norm.pdf(
-        mm, exact["m"], 1 / np.sqrt(exact["kappa"] * tt)
-    )
-    q = stats.gamma(fit["a"], scale=1 / fit["b"]).pdf(tt) * stats.norm.pdf(
-        mm, fit["m"], 1 / math.sqrt(fit["lam"])
-    )
+    mm, tt = (torch.from_numpy(g) for g in np.meshgrid(mu, tau))
+    post = vae.normal_gamma_pdf(mm, tt, exact).numpy()
+    q = vae.mean_field_pdf(mm, tt, fit).numpy()
     top = post.max()
     levels = dict(coloring="lines", start=0.1 * top, end=0.9 * top, size=0.2 * top)
-    styles = [("exact posterior", post, "#0072B2", "solid"), ("mean-field q", q, "#D55E00", "dash")]
+    styles = [("exact posterior", post, _BLUE, "solid"), ("mean-field q", q, _HI, "dash")]
     return [
         dict(type="contour", x=mu, y=tau, z=np.round(z, 6), contours=levels, name=name,
              colorscale=[[0, colour], [1, colour]], showscale=False, showlegend=True,
@@ -581,10 +525,9 @@ def cavi_figure(sweeps: float) -> go.Figure:
         yaxis=dict(anchor="x", title="τ (precision)"),
         xaxis2=dict(domain=layout["xaxis2"]["domain"], anchor="y2", title="sweep", dtick=1),
         yaxis2=dict(anchor="x2", title="nats", range=[elbo[0] - 0.5, log_px + 0.5]),
-        legend=dict(x=0.99, y=0.04, xanchor="right", yanchor="bottom",
-                    bgcolor="rgba(128,128,128,0.1)"),
+        legend=legend(0.99, 0.04, xanchor="right", yanchor="bottom"),
     )  # fmt: skip
-    return go.Figure(dict(data=data, layout=layout), _validate=False)
+    return figure(data, layout)
 
 
 def cavi_explorer(mode: str | None = None):

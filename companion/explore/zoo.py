@@ -1,23 +1,24 @@
 """Figures of the chapter "The generative model zoo".
 
-The models and samplers are in :mod:`companion.zoo`; these functions only run and draw them.
-Figures redrawn on every slider move are built with ``go.Figure(dict, _validate=False)``; the
-tests rebuild them with validation.
+The models, samplers and the experiments the figures show are in :mod:`companion.zoo` (the
+figures' computations in :mod:`companion.zoo.experiments`); these functions only draw them.
+Figures redrawn on every slider move are built with :func:`._plot.figure` (no plotly
+validation); the tests rebuild them with validation.
 """
 
 from __future__ import annotations
 
 import functools
-import math
 
 import numpy as np
 import plotly.graph_objects as go
 import torch
 
 from .. import zoo
-from .._validate import check_int, check_real
+from .._validate import check_real
 from ..figures import Slider, interactive
 from ..theme import side_by_side
+from ._plot import figure
 
 __all__ = [
     "RING",
@@ -39,47 +40,23 @@ RING = {"radius": 2.0, "width": 0.25}
 _LIM = 3.2
 
 
-def _fig(traces: list, layout: dict) -> go.Figure:
-    return go.Figure(dict(data=traces, layout=layout), _validate=False)
-
-
 @functools.lru_cache(maxsize=1)
 def ring_density_grid(n: int = 81) -> tuple[list, list]:
-    """Axis values and the normalised ring density ``e^{−E} / Z`` on an ``n × n`` grid."""
-    c = torch.linspace(-_LIM, _LIM, n, dtype=F64)
-    xx, yy = torch.meshgrid(c, c, indexing="xy")
-    e = zoo.ring_energy(torch.stack([xx, yy], -1), **RING)
-    dens = torch.exp(-e - zoo.ring_log_partition(**RING))
+    """Axis values and the normalised ring density ``e^{−E} / Z`` on an ``n × n`` grid, rounded
+    for the page (:func:`companion.zoo.ring_density_grid`)."""
+    c, dens = zoo.ring_density_grid(_LIM, n, **RING)
     return c.numpy().round(3).tolist(), dens.numpy().round(4).tolist()
 
 
 @functools.lru_cache(maxsize=1)
 def ring_radial_moments() -> tuple[float, float]:
-    """Mean and standard deviation of ``‖x‖`` under the ring density (radial density
-    ``∝ ρ e^{−(ρ − r)²/2w²}``), by quadrature on a fine grid."""
-    r, w = RING["radius"], RING["width"]
-    rho = torch.linspace(0, r + 12 * w, 200_001, dtype=F64)
-    dens = rho * torch.exp(-((rho - r) ** 2) / (2 * w**2))
-    dens = dens / torch.trapezoid(dens, rho)
-    mean = float(torch.trapezoid(rho * dens, rho))
-    var = float(torch.trapezoid((rho - mean) ** 2 * dens, rho))
-    return mean, math.sqrt(var)
+    """Mean and standard deviation of ``‖x‖`` under the chapter's ring density."""
+    return zoo.ring_radial_moments(**RING)
 
 
 def langevin_run(step: float, n: int = 400, n_steps: int = 100, seed: int = 0) -> torch.Tensor:
-    """Unadjusted Langevin on the ring energy from a blob at (2, 0) (std 0.15)."""
-    gen = torch.Generator().manual_seed(check_int(seed, "seed", minimum=0))
-    x0 = torch.tensor([2.0, 0.0], dtype=F64) + 0.15 * torch.randn(
-        check_int(n, "n"), 2, generator=gen, dtype=F64
-    )
-
-    r, w2 = RING["radius"], RING["width"] ** 2
-
-    def score(x):  # zoo.ring_score without its argument checks (100 calls per figure)
-        norm = torch.linalg.vector_norm(x, dim=1, keepdim=True).clamp(min=1e-12)
-        return (r / norm - 1) * x / w2
-
-    return zoo.langevin(score, x0, step, n_steps, generator=gen)
+    """Unadjusted Langevin on the chapter's ring energy from a blob at (2, 0) (std 0.15)."""
+    return zoo.langevin_ring(step, n, n_steps, seed, **RING)
 
 
 def langevin_figure(log10_step: float, n_steps: int = 100) -> go.Figure:
@@ -126,7 +103,7 @@ def langevin_figure(log10_step: float, n_steps: int = 100) -> go.Figure:
         xaxis=dict(range=[-_LIM, _LIM], scaleanchor="y", title="x₁"),
         yaxis=dict(range=[-_LIM, _LIM], title="x₂"),
     )
-    return _fig(traces, layout)
+    return figure(traces, layout)
 
 
 def langevin_explorer(mode: str | None = None):
@@ -139,6 +116,24 @@ def langevin_explorer(mode: str | None = None):
 
 
 # -- temperature -----------------------------------------------------------------------------------
+def _temperature_traces(probs: torch.Tensor, transition: torch.Tensor) -> list:
+    """Bars of the model's next-symbol distributions, ticks at the true chain's."""
+    v = transition.shape[0]
+    labels = [f"{a}{b}→" for a in range(v) for b in range(v)]
+    true = transition.reshape(v * v, v).double()
+    bars = [
+        dict(type="bar", x=labels, y=probs[:, c].numpy().round(4).tolist(), name=f"model: {c}",
+             offsetgroup=str(c))
+        for c in range(v)
+    ]  # fmt: skip
+    ticks = [
+        dict(type="scatter", x=labels, y=true[:, c].numpy().round(4).tolist(), mode="markers",
+             marker=dict(symbol="line-ew-open", size=14), name=f"true: {c}", showlegend=c == 0)
+        for c in range(v)
+    ]  # fmt: skip
+    return bars + ticks
+
+
 def temperature_figure(
     model: zoo.TinyTransformer, transition: torch.Tensor, temperature: float, length: int = 48
 ) -> go.Figure:
@@ -148,44 +143,10 @@ def temperature_figure(
     t = check_real(temperature, "temperature")
     if t <= 0:
         raise ValueError(f"temperature must be > 0; got {t}")
-    v = transition.shape[0]
-    ctx = torch.tensor([[a, b] for a in range(v) for b in range(v)], dtype=torch.int64)
-    with torch.no_grad():
-        logits = model(ctx.to(model.device))[:, -1].cpu().double()
-    probs = torch.softmax(logits / t, dim=-1)
-    labels = [f"{a}{b}→" for a in range(v) for b in range(v)]
-    traces = []
-    for c in range(v):
-        traces.append(
-            dict(
-                type="bar",
-                x=labels,
-                y=probs[:, c].numpy().round(4).tolist(),
-                name=f"model: {c}",
-                offsetgroup=str(c),
-            )
-        )
-    true = transition.reshape(v * v, v).double()
-    for c in range(v):
-        traces.append(
-            dict(
-                type="scatter",
-                x=labels,
-                y=true[:, c].numpy().round(4).tolist(),
-                mode="markers",
-                marker=dict(symbol="line-ew-open", size=14),
-                name=f"true: {c}",
-                showlegend=c == 0,
-            )
-        )
+    probs = zoo.next_symbol_probs(model, transition.shape[0], t)
     # One sequence with common random numbers: fixed uniforms, inverse CDF at each step, each
-    # symbol drawn from the bars above (the model's distribution given the last two symbols).
-    us = np.random.default_rng(0).random(length)
-    cdf = torch.cumsum(probs, dim=-1)
-    seq = [0, 1]
-    for k in range(2, length):
-        row = cdf[seq[-2] * v + seq[-1]]
-        seq.append(min(int(torch.searchsorted(row, float(us[k]))), v - 1))
+    # symbol drawn from the bars (the model's distribution given the last two symbols).
+    seq = zoo.sample_by_uniforms(probs, np.random.default_rng(0).random(length))
     h = -(probs * torch.log(probs.clamp(min=1e-300))).sum(1).mean()
     layout = dict(
         title=dict(
@@ -197,7 +158,7 @@ def temperature_figure(
         xaxis=dict(title="context (last two symbols)"),
         margin=dict(t=90),
     )
-    return _fig(traces, layout)
+    return figure(_temperature_traces(probs, transition), layout)
 
 
 def temperature_explorer(model: zoo.TinyTransformer, transition: torch.Tensor, mode=None):
@@ -210,18 +171,7 @@ def temperature_explorer(model: zoo.TinyTransformer, transition: torch.Tensor, m
 
 
 # -- a continuous flow in motion -------------------------------------------------------------------
-def flow_paths(model: zoo.VelocityNet, n: int = 600, n_steps: int = 40, seed: int = 0):
-    """Positions ``(n_steps + 1, n, 2)`` of ``n`` noise points carried by the flow from t = 0
-    to 1 (RK4), for the figure."""
-    gen = torch.Generator().manual_seed(seed)
-    x = torch.randn(check_int(n, "n"), 2, generator=gen).to(model.device)
-    out = [x.cpu()]
-    h = 1.0 / n_steps
-    with torch.no_grad():
-        for i in range(n_steps):
-            x = zoo.rk4(model, x, i * h, (i + 1) * h, 1)
-            out.append(x.cpu())
-    return torch.stack(out)
+flow_paths = zoo.flow_paths
 
 
 def flow_figure(paths: torch.Tensor, data: torch.Tensor, t: float) -> go.Figure:
@@ -259,7 +209,7 @@ def flow_figure(paths: torch.Tensor, data: torch.Tensor, t: float) -> go.Figure:
     )
     for ax in ("xaxis", "yaxis", "xaxis2", "yaxis2"):
         layout[ax].update(range=[-3.5, 3.5])
-    return _fig(traces, layout)
+    return figure(traces, layout)
 
 
 def flow_explorer(model: zoo.VelocityNet, data: torch.Tensor, mode=None):

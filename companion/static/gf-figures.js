@@ -3,7 +3,19 @@
  * A StaticFigure is emitted as <div class="gf-figure" id=ID> plus <script id=ID-spec> holding
  * {figure, controls, traces, keys, frames}. Sliders and buttons use plotly's "skip" method: they
  * move but change nothing themselves. We listen to their events, read the active step of every
- * control, turn that into one row-major frame index and apply that frame with Plotly.update.
+ * control, turn that into one frame index and apply that frame with Plotly.update.
+ *
+ * Frame order (the contract with companion/figures.py, which documents the same): spec.controls
+ * lists the controls c_0..c_{k-1} in the order the chapter gave them to interactive(), each with
+ * its kind ("slider" or "choice") and grid size n_m. Python stores the frames in the order of
+ * itertools.product over the controls' grids: row-major (C order), the LAST control fastest.
+ * frameIndex walks spec.controls in order; a "slider" control reads the next entry of
+ * gd.layout.sliders, a "choice" control the next entry of gd.layout.updatemenus (Python adds
+ * both in the controls' order), and with i_m that entry's active step it returns
+ *   index = (...((i_0 * n_1 + i_1) * n_2 + i_2)...) * n_{k-1} + i_{k-1}
+ *         = numpy.ravel_multi_index((i_0, ..., i_{k-1}), (n_0, ..., n_{k-1}))
+ * (for two controls: i * n_1 + j). tests/test_site.py (test_slider_moves_show_frame_ravel) moves
+ * the sliders of a built page and checks that the figure shows exactly that frame.
  *
  * The file also keeps every plotly figure's text readable when the reader toggles dark mode.
  */

@@ -29,6 +29,10 @@ The families live in submodules (``autoregressive``, ``energy``, ``score``, ``od
 ``from companion.zoo import ScoreNet`` keeps working.
 """
 
+from . import autoregressive as _autoregressive
+from . import ode as _ode
+from . import score as _score
+from . import transformer as _transformer
 from .autoregressive import DiscreteAutoregressive, discretize, fit_autoregressive
 from .energy import (
     grid_log_partition,
@@ -37,6 +41,14 @@ from .energy import (
     ring_log_partition,
     ring_score,
     ula_gaussian_variance,
+)
+from .experiments import (
+    flow_paths,
+    langevin_ring,
+    next_symbol_probs,
+    ring_density_grid,
+    ring_radial_moments,
+    sample_by_uniforms,
 )
 from .ode import VelocityNet, fit_ode_flow, ode_log_prob, rk4
 from .score import ScoreNet, annealed_langevin, dsm_loss, fit_score, mixture_score
@@ -69,7 +81,25 @@ __all__ = [
     "soft_threshold",
     "ista",
     "PRETRAINED",
+    "DEFAULTS",
+    # the computations behind the chapter's figures
+    "ring_density_grid",
+    "ring_radial_moments",
+    "langevin_ring",
+    "flow_paths",
+    "next_symbol_probs",
+    "sample_by_uniforms",
 ]
 
 #: No zoo model needs a shipped checkpoint: all train within the chapter's budget.
 PRETRAINED: dict = {}
+
+#: Every default of every ``fit_*``, keyed by the function's name (the same dicts the
+#: submodules define next to each function, e.g. ``companion.zoo.score.DEFAULTS``; one
+#: convention for all families: see :mod:`companion.models`).
+DEFAULTS: dict[str, dict[str, object]] = {
+    "fit_autoregressive": _autoregressive.DEFAULTS,
+    "fit_score": _score.DEFAULTS,
+    "fit_ode_flow": _ode.DEFAULTS,
+    "fit_transformer": _transformer.DEFAULTS,
+}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from .._validate import check_real
-from ..models import train
+from ..models import FitRun, train
 
 
 def _positive(value: object, name: str) -> float:
@@ -19,8 +19,9 @@ def _generator(seed: int) -> torch.Generator:
     return gen
 
 
-def _adam_fit(model, loss_fn, steps: int, lr: float, progress: bool, desc: str, name: str):
-    """Adam on ``loss_fn()`` (which draws its own mini-batch) for ``steps`` steps; logs ``name``."""
+def _adam_fit(model, loss_fn, run: FitRun, lr: float, desc: str, name: str):
+    """Adam on ``loss_fn()`` (which draws its own mini-batch) for ``run.steps`` steps; logs
+    ``name``; returns the model in eval mode."""
     opt = torch.optim.Adam(model.parameters(), lr=_positive(lr, "lr"))
 
     def step(_):
@@ -30,5 +31,5 @@ def _adam_fit(model, loss_fn, steps: int, lr: float, progress: bool, desc: str, 
         opt.step()
         return {name: loss.detach()}
 
-    train(step, steps, model=model, progress=progress, desc=desc)
+    train(step, run.steps, model=model, progress=run.progress, desc=desc)
     return model.eval()

@@ -6,9 +6,8 @@ import torch
 from torch import Tensor, nn
 
 from .._validate import check_int, check_real, check_rows, check_tensor
-from ..device import resolve_device
-from ..models import GenerativeModel, batches, check_fit_args
-from ._common import _adam_fit, _generator
+from ..models import GenerativeModel, batches, fit_run, merge_hyper
+from ._common import _adam_fit
 
 
 def discretize(points: Tensor, bins: int, low: float, high: float) -> Tensor:
@@ -93,6 +92,19 @@ class DiscreteAutoregressive(GenerativeModel):
         return x
 
 
+#: Every default of :func:`fit_autoregressive` (``categories`` has none: it is required).
+DEFAULTS: dict[str, object] = {
+    # number of Adam steps
+    "steps": 800,
+    # hidden units of the masked MLP
+    "hidden": 128,
+    # Adam's learning rate (constant)
+    "lr": 3e-3,
+    # sequences per mini-batch (capped at the number of rows)
+    "batch_size": 256,
+}
+
+
 def fit_autoregressive(
     data: Tensor,
     *,
@@ -101,22 +113,25 @@ def fit_autoregressive(
     seed: int = 0,
     device=None,
     progress: bool = True,
-    hidden: int = 128,
-    lr: float = 3e-3,
-    batch_size: int = 256,
+    **hyper,
 ) -> DiscreteAutoregressive:
-    """Maximum likelihood for :class:`DiscreteAutoregressive` on int64 ``data`` ``(N, D)``."""
-    steps = check_fit_args(steps, seed, progress, default_steps=800)
-    if not isinstance(data, Tensor) or data.dtype != torch.int64 or data.ndim != 2:
-        raise TypeError("data must be an int64 tensor of shape (N, D) (use discretize)")
-    dev = resolve_device(device)
-    torch.manual_seed(seed)
-    model = DiscreteAutoregressive(data.shape[1], categories, hidden).to(dev)
-    model._check_x(data)
-    data = data.to(dev)
-    it = batches(data.float(), batch_size, _generator(seed))
+    """Maximum likelihood for :class:`DiscreteAutoregressive` on int64 ``data`` ``(N, D)``;
+    hyper-parameters ``hidden``, ``lr``, ``batch_size`` (defaults in :data:`DEFAULTS`)."""
+    h = merge_hyper(DEFAULTS, hyper)
+    with fit_run(
+        data,
+        steps=steps,
+        seed=seed,
+        device=device,
+        progress=progress,
+        default_steps=DEFAULTS["steps"],
+        tokens=True,
+    ) as run:
+        model = DiscreteAutoregressive(run.data.shape[1], categories, h["hidden"]).to(run.device)
+        model._check_x(run.data)
+        it = batches(run.data, h["batch_size"], run.generator)
 
-    def loss_fn():
-        return -model.log_prob(next(it).long()).mean()
+        def loss_fn():
+            return -model.log_prob(next(it)).mean()
 
-    return _adam_fit(model, loss_fn, steps, lr, progress, "autoregressive", "nll")
+        return _adam_fit(model, loss_fn, run, h["lr"], "autoregressive", "nll")

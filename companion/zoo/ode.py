@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import torch
@@ -16,9 +15,8 @@ from .._validate import (
     check_rows,
     check_tensor,
 )
-from ..device import resolve_device
-from ..models import GenerativeModel, batches, check_fit_args, prepare_data
-from ._common import _adam_fit, _generator
+from ..models import GenerativeModel, batches, fit_run, gaussian_log_prob, merge_hyper
+from ._common import _adam_fit
 
 
 class VelocityNet(GenerativeModel):
@@ -103,8 +101,20 @@ def ode_log_prob(
     state = torch.cat([x.detach(), torch.zeros_like(x[:, :1])], dim=1)
     end = rk4(aug, state, 1.0, 0.0, n_steps)  # integral of div from 1 to 0 = −∫_0^1 div dt
     z, neg_int = end[:, :d], end[:, d]
-    log_pz = -0.5 * (z**2).sum(1) - 0.5 * d * math.log(2 * math.pi)
-    return log_pz + neg_int, z
+    return gaussian_log_prob(z) + neg_int, z
+
+
+#: Every default of :func:`fit_ode_flow`.
+DEFAULTS: dict[str, object] = {
+    # number of Adam steps
+    "steps": 2000,
+    # width of the velocity network's two hidden layers
+    "hidden": 128,
+    # Adam's learning rate (constant)
+    "lr": 2e-3,
+    # examples per mini-batch (capped at the number of rows)
+    "batch_size": 256,
+}
 
 
 def fit_ode_flow(
@@ -114,25 +124,29 @@ def fit_ode_flow(
     seed: int = 0,
     device=None,
     progress: bool = True,
-    hidden: int = 128,
-    lr: float = 2e-3,
-    batch_size: int = 256,
+    **hyper,
 ) -> VelocityNet:
     """Train a :class:`VelocityNet` by conditional flow matching (eq-zoo-flow-matching):
     regress ``v(y_t, t)`` on ``x − z`` along straight paths ``y_t = (1 − t) z + t x`` with
-    noise ``z ~ N(0, I)`` and ``x`` a data point."""
-    steps = check_fit_args(steps, seed, progress, default_steps=2000)
-    dev = resolve_device(device)
-    data = prepare_data(data, device=dev)
-    torch.manual_seed(seed)
-    model = VelocityNet(data.shape[1], hidden).to(dev)
-    gen = _generator(seed)
-    it = batches(data, batch_size, gen)
+    noise ``z ~ N(0, I)`` and ``x`` a data point. Hyper-parameters ``hidden``, ``lr``,
+    ``batch_size`` (defaults in :data:`DEFAULTS`)."""
+    h = merge_hyper(DEFAULTS, hyper)
+    with fit_run(
+        data,
+        steps=steps,
+        seed=seed,
+        device=device,
+        progress=progress,
+        default_steps=DEFAULTS["steps"],
+    ) as run:
+        dev, gen = run.device, run.generator
+        model = VelocityNet(run.data.shape[1], h["hidden"]).to(dev)
+        it = batches(run.data, h["batch_size"], gen)
 
-    def loss_fn():
-        x = next(it)
-        z = torch.randn(x.shape, generator=gen).to(dev)
-        t = torch.rand(x.shape[0], 1, generator=gen).to(dev)
-        return ((model(z + t * (x - z), t) - (x - z)) ** 2).sum(1).mean()
+        def loss_fn():
+            x = next(it)
+            z = torch.randn(x.shape, generator=gen).to(dev)
+            t = torch.rand(x.shape[0], 1, generator=gen).to(dev)
+            return ((model(z + t * (x - z), t) - (x - z)) ** 2).sum(1).mean()
 
-    return _adam_fit(model, loss_fn, steps, lr, progress, "flow matching", "fm")
+        return _adam_fit(model, loss_fn, run, h["lr"], "flow matching", "fm")

@@ -21,8 +21,8 @@ from .._validate import (
     check_tensor,
 )
 from ..device import resolve_device
-from ..models import GenerativeModel, batches, check_fit_args, prepare_data
-from ._common import _adam_fit, _generator
+from ..models import GenerativeModel, batches, fit_run, merge_hyper
+from ._common import _adam_fit
 from .energy import langevin
 
 
@@ -120,6 +120,24 @@ def dsm_loss(model: ScoreNet, x: Tensor, sigma: Tensor, noise: Tensor) -> Tensor
     return ((sigma * model(x_noisy, sigma) + noise) ** 2).sum(dim=1).mean()
 
 
+#: Every default of :func:`fit_score`.
+DEFAULTS: dict[str, object] = {
+    # number of Adam steps
+    "steps": 1500,
+    # width of the score network's two hidden layers
+    "hidden": 128,
+    # smallest and largest noise level σ (geometric ladder between them)
+    "sigma_min": 0.05,
+    "sigma_max": 2.0,
+    # number of noise levels
+    "levels": 10,
+    # Adam's learning rate (constant)
+    "lr": 2e-3,
+    # examples per mini-batch (capped at the number of rows)
+    "batch_size": 256,
+}
+
+
 def fit_score(
     data: Tensor,
     *,
@@ -127,29 +145,32 @@ def fit_score(
     seed: int = 0,
     device=None,
     progress: bool = True,
-    hidden: int = 128,
-    sigma_min: float = 0.05,
-    sigma_max: float = 2.0,
-    levels: int = 10,
-    lr: float = 2e-3,
-    batch_size: int = 256,
+    **hyper,
 ) -> ScoreNet:
-    """Train a :class:`ScoreNet` by denoising score matching on every noise level."""
-    steps = check_fit_args(steps, seed, progress, default_steps=1500)
-    dev = resolve_device(device)
-    data = prepare_data(data, device=dev)
-    torch.manual_seed(seed)
-    model = ScoreNet(data.shape[1], hidden, sigma_min, sigma_max, levels).to(dev)
-    gen = _generator(seed)
-    it = batches(data, batch_size, gen)
+    """Train a :class:`ScoreNet` by denoising score matching on every noise level;
+    hyper-parameters ``hidden``, ``sigma_min``, ``sigma_max``, ``levels``, ``lr``,
+    ``batch_size`` (defaults in :data:`DEFAULTS`)."""
+    h = merge_hyper(DEFAULTS, hyper)
+    with fit_run(
+        data,
+        steps=steps,
+        seed=seed,
+        device=device,
+        progress=progress,
+        default_steps=DEFAULTS["steps"],
+    ) as run:
+        dev, gen = run.device, run.generator
+        levels = (h["sigma_min"], h["sigma_max"], h["levels"])
+        model = ScoreNet(run.data.shape[1], h["hidden"], *levels).to(dev)
+        it = batches(run.data, h["batch_size"], gen)
 
-    def loss_fn():
-        x = next(it)
-        k = torch.randint(len(model.sigmas), (x.shape[0],), generator=gen).to(dev)
-        noise = torch.randn(x.shape, generator=gen).to(dev)
-        return dsm_loss(model, x, model.sigmas[k][:, None], noise)
+        def loss_fn():
+            x = next(it)
+            k = torch.randint(len(model.sigmas), (x.shape[0],), generator=gen).to(dev)
+            noise = torch.randn(x.shape, generator=gen).to(dev)
+            return dsm_loss(model, x, model.sigmas[k][:, None], noise)
 
-    return _adam_fit(model, loss_fn, steps, lr, progress, "score matching", "dsm")
+        return _adam_fit(model, loss_fn, run, h["lr"], "score matching", "dsm")
 
 
 @torch.no_grad()

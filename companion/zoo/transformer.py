@@ -7,8 +7,7 @@ from torch import Tensor, nn
 
 from .._validate import check_int, check_iterations, check_real, check_tensor
 from ..components import layer_norm, scaled_dot_product_attention
-from ..device import resolve_device
-from ..models import GenerativeModel, batches, check_fit_args
+from ..models import GenerativeModel, batches, fit_run, merge_hyper
 from ._common import _adam_fit, _generator
 
 
@@ -131,6 +130,21 @@ class TinyTransformer(GenerativeModel):
         return x.to(self.device)
 
 
+#: Every default of :func:`fit_transformer`.
+DEFAULTS: dict[str, object] = {
+    # number of Adam steps
+    "steps": 400,
+    # vocabulary size (None: the largest token in the data + 1)
+    "vocab": None,
+    # width of the embeddings and of the attention block
+    "width": 32,
+    # Adam's learning rate (constant)
+    "lr": 3e-3,
+    # sequences per mini-batch (capped at the number of rows)
+    "batch_size": 64,
+}
+
+
 def fit_transformer(
     data: Tensor,
     *,
@@ -138,23 +152,28 @@ def fit_transformer(
     seed: int = 0,
     device=None,
     progress: bool = True,
-    vocab: int | None = None,
-    width: int = 32,
-    lr: float = 3e-3,
-    batch_size: int = 64,
+    **hyper,
 ) -> TinyTransformer:
     """Train a :class:`TinyTransformer` on int64 sequences ``(N, L + 1)`` by next-symbol
-    cross-entropy (teacher forcing); ``vocab`` defaults to the largest token + 1."""
-    steps = check_fit_args(steps, seed, progress, default_steps=400)
-    if not isinstance(data, Tensor) or data.dtype != torch.int64 or data.ndim != 2:
-        raise TypeError("data must be an int64 tensor of shape (N, L + 1)")
-    dev = resolve_device(device)
-    torch.manual_seed(seed)
-    vocab = int(data.max()) + 1 if vocab is None else check_int(vocab, "vocab", minimum=2)
-    model = TinyTransformer(vocab, data.shape[1] - 1, width).to(dev)
-    it = batches(data.to(dev).float(), batch_size, _generator(seed))
+    cross-entropy (teacher forcing); hyper-parameters ``vocab`` (default: the largest token
+    + 1), ``width``, ``lr``, ``batch_size`` (defaults in :data:`DEFAULTS`)."""
+    h = merge_hyper(DEFAULTS, hyper)
+    with fit_run(
+        data,
+        steps=steps,
+        seed=seed,
+        device=device,
+        progress=progress,
+        default_steps=DEFAULTS["steps"],
+        tokens=True,
+    ) as run:
+        tokens = run.data
+        vocab = h["vocab"]
+        vocab = int(tokens.max()) + 1 if vocab is None else check_int(vocab, "vocab", minimum=2)
+        model = TinyTransformer(vocab, tokens.shape[1] - 1, h["width"]).to(run.device)
+        it = batches(tokens, h["batch_size"], run.generator)
 
-    def loss_fn():
-        return model.nll(next(it).long(), skip=1)
+        def loss_fn():
+            return model.nll(next(it), skip=1)
 
-    return _adam_fit(model, loss_fn, steps, lr, progress, "transformer", "nll")
+        return _adam_fit(model, loss_fn, run, h["lr"], "transformer", "nll")
