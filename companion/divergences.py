@@ -981,9 +981,7 @@ def divergence_table(p: Mixture, q: Mixture, bandwidth: float = 1.0) -> dict[str
     """
     if not isinstance(p, Mixture) or not isinstance(q, Mixture):
         raise TypeError("p and q must be Mixture objects")
-    h = check_real(bandwidth, "bandwidth")
-    if h <= 0:
-        raise ValueError(f"bandwidth must be > 0, got {h}")
+    h = check_real(bandwidth, "bandwidth", positive=True)
     gp, gq = _mixture_on_grid(p), _mixture_on_grid(q)
     exact = _gaussian_rows(p, q) if p.is_gaussian and q.is_gaussian else {}
     out: dict[str, tuple] = {}
@@ -1010,9 +1008,7 @@ def disjoint_values(theta: float, cells: int = 2000) -> dict[str, float]:
     JS and KL use the two distributions discretised on a common grid of ``cells`` cells per unit
     length (exact for θ on that grid); W₁ uses ``cells`` quantile points of each.
     """
-    theta = check_real(theta, "theta")
-    if theta < 0:
-        raise ValueError(f"theta must be >= 0, got {theta}")
+    theta = check_real(theta, "theta", low=0)
     n = check_int(cells, "cells", minimum=1)
     k = round(theta * n)
     p = torch.zeros(n + k, dtype=_F64)
@@ -1096,9 +1092,7 @@ def mmd2_gaussian_shift(shift: float, bandwidth: float, dim: int = 2) -> float:
     """Population MMD² between N(0, I_d) and N(shift·e₁, I_d) for the RBF kernel of bandwidth h:
     ``2 (h²/(h²+2))^{d/2} (1 − exp(−shift²/(2(h²+2))))``."""
     shift = check_real(shift, "shift")
-    h = check_real(bandwidth, "bandwidth")
-    if h <= 0:
-        raise ValueError(f"bandwidth must be > 0, got {h}")
+    h = check_real(bandwidth, "bandwidth", positive=True)
     d = check_int(dim, "dim", minimum=1)
     v = h**2 + 2.0
     return 2 * (h**2 / v) ** (d / 2) * (1 - math.exp(-(shift**2) / (2 * v)))

@@ -591,9 +591,7 @@ def pretrained(name: str, *, device=None) -> Flow:
 
 
 def _check_delta(delta: object) -> float:
-    delta = check_real(delta, "delta")
-    if delta <= 0:
-        raise ValueError(f"delta must be > 0; got {delta}")
+    delta = check_real(delta, "delta", positive=True)
     return delta
 
 

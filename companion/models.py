@@ -269,9 +269,7 @@ def merge_hyper(defaults: Mapping[str, object], hyper: Mapping[str, object]) -> 
 
 def check_lr(value: object, name: str = "lr") -> float:
     """A learning rate: a finite number > 0."""
-    value = check_real(value, name)
-    if value <= 0:
-        raise ValueError(f"{name} must be > 0; got {value}")
+    value = check_real(value, name, positive=True)
     return value
 
 

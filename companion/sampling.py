@@ -846,9 +846,7 @@ def pushforward_map(name: str, t: float) -> Callable[[torch.Tensor], torch.Tenso
     """The map ``x ↦ f_t(x)`` of the push-forward figure (``t = 0`` is the identity)."""
     if name not in PUSHFORWARD_MAPS:
         raise ValueError(f"transform must be one of {sorted(PUSHFORWARD_MAPS)}; got {name!r}")
-    t = check_real(t, "t")
-    if not 0 <= t <= 1:
-        raise ValueError(f"t must lie in [0, 1]; got {t}")
+    t = check_real(t, "t", low=0, high=1)
     fn = PUSHFORWARD_MAPS[name][1]
     return lambda x: fn(x, t)
 

@@ -95,9 +95,7 @@ def flow_paths(model: VelocityNet, n: int = 600, n_steps: int = 40, seed: int = 
 def next_symbol_probs(model: TinyTransformer, vocab: int, temperature: float) -> Tensor:
     """``softmax(logits / T)`` of the model's next symbol after every two-symbol context
     ``(a, b)``, row ``a · vocab + b``: shape ``(vocab², vocab)``, float64 on the CPU."""
-    t = check_real(temperature, "temperature")
-    if t <= 0:
-        raise ValueError(f"temperature must be > 0; got {t}")
+    t = check_real(temperature, "temperature", positive=True)
     v = check_int(vocab, "vocab", minimum=2, maximum=model.vocab)
     ctx = torch.tensor([[a, b] for a in range(v) for b in range(v)], dtype=torch.int64)
     logits = model(ctx.to(model.device))[:, -1].cpu().double()
