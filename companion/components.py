@@ -745,3 +745,89 @@ def recurrent_setup(d: int = 16, steps: int = 60, seed: int = 0) -> tuple[Tensor
     h0 = 0.5 * torch.randn(d, generator=gen, dtype=torch.float64)
     inputs = 0.3 * torch.randn(steps, d, generator=gen, dtype=torch.float64)
     return q, h0, inputs
+
+
+# -- the U-Net: a denoiser for images (eq-comp-unet-params) ----------------------------------------
+class _UNetBlock(torch.nn.Module):
+    """``SiLU(GroupNorm(conv3×3(x)) + Linear(temb))``: a 3×3 convolution with zero padding
+    (shape-preserving), group normalisation, the time embedding added per channel, then SiLU."""
+
+    def __init__(self, c_in: int, c_out: int, emb_dim: int, groups: int):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(c_in, c_out, 3, padding=1)
+        self.norm = torch.nn.GroupNorm(groups, c_out)
+        self.time = torch.nn.Linear(emb_dim, c_out)
+
+    def forward(self, x: Tensor, temb: Tensor) -> Tensor:
+        h = self.norm(self.conv(x)) + self.time(temb)[:, :, None, None]
+        return torch.nn.functional.silu(h)
+
+
+class TinyUNet(torch.nn.Module):
+    """A two-level U-Net ``ε_θ(x_t, t)`` for ``(N, channels, H, W)`` images, ``H, W`` divisible
+    by 4 (e.g. 8×8 digits), with ``N`` integer diffusion steps ``t``.
+
+    Down path: block (``base`` channels, full size) → 2×2 average pool → block (``2·base``,
+    half size) → pool → bottleneck block (``4·base``, quarter size). Up path: nearest-neighbour
+    upsampling ×2, **concatenation** with the down-path features of the same size (the skip
+    connections), a block; twice; then a 1×1 convolution back to ``channels``. The step ``t``
+    enters through the sinusoidal embedding of :func:`companion.diffusion.timestep_embedding`
+    and a two-layer MLP, added to every block. ``skips=(True, False)`` in :meth:`forward`
+    replaces the second skip by zeros (to see what a skip carries).
+    """
+
+    def __init__(self, channels: int = 1, base: int = 16, emb_dim: int = 32, groups: int = 4):
+        super().__init__()
+        c, b = check_int(channels, "channels"), check_int(base, "base")
+        e, g = check_int(emb_dim, "emb_dim", minimum=2), check_int(groups, "groups")
+        if e % 2 or b % g:
+            raise ValueError(f"emb_dim must be even and groups must divide base; got {e}, {g}")
+        self.channels, self.emb_dim = c, e
+        self.time = torch.nn.Sequential(
+            torch.nn.Linear(e, e), torch.nn.SiLU(), torch.nn.Linear(e, e)
+        )
+        self.down1 = _UNetBlock(c, b, e, g)
+        self.down2 = _UNetBlock(b, 2 * b, e, g)
+        self.mid = _UNetBlock(2 * b, 4 * b, e, g)
+        self.up2 = _UNetBlock(4 * b + 2 * b, 2 * b, e, g)
+        self.up1 = _UNetBlock(2 * b + b, b, e, g)
+        self.out = torch.nn.Conv2d(b, c, 1)
+
+    def _check(self, x: object, t: object) -> None:
+        x = check_tensor(x, "x", ndim=4)
+        if x.shape[1] != self.channels:
+            raise ValueError(f"x must have {self.channels} channel(s); got shape {tuple(x.shape)}")
+        if x.shape[2] % 4 or x.shape[3] % 4:
+            raise ValueError(f"image height and width must be multiples of 4; got {x.shape[2:]}")
+        if not isinstance(t, Tensor) or t.is_floating_point() or t.dtype == torch.bool:
+            raise TypeError("t must be an integer tensor of diffusion steps, one per image")
+        if t.shape != (x.shape[0],):
+            raise ValueError(f"t must have shape ({x.shape[0]},); got {tuple(t.shape)}")
+        if t.device != x.device:
+            raise ValueError(f"x is on {x.device} but t on {t.device}")
+
+    def levels(self, x: Tensor, t: Tensor, skips: tuple[bool, bool] = (True, True)) -> dict:
+        """Every intermediate feature map by name (``"input"`` … ``"output"``), in order."""
+        from .diffusion import timestep_embedding
+
+        self._check(x, t)
+        if not (isinstance(skips, tuple) and len(skips) == 2):
+            raise TypeError(f"skips must be a tuple of two bools; got {skips!r}")
+        temb = self.time(timestep_embedding(t, self.emb_dim).to(x.dtype))
+        pool, up = torch.nn.functional.avg_pool2d, torch.nn.functional.interpolate
+        f = {"input": x, "down1": self.down1(x, temb)}
+        f["down2"] = self.down2(pool(f["down1"], 2), temb)
+        f["bottleneck"] = self.mid(pool(f["down2"], 2), temb)
+        s2 = f["down2"] if skips[1] else torch.zeros_like(f["down2"])
+        f["up2"] = self.up2(torch.cat([up(f["bottleneck"], scale_factor=2.0), s2], 1), temb)
+        s1 = f["down1"] if skips[0] else torch.zeros_like(f["down1"])
+        f["up1"] = self.up1(torch.cat([up(f["up2"], scale_factor=2.0), s1], 1), temb)
+        f["output"] = self.out(f["up1"])
+        return f
+
+    def forward(self, x: Tensor, t: Tensor, skips: tuple[bool, bool] = (True, True)) -> Tensor:
+        """The predicted noise, the same shape as ``x``."""
+        return self.levels(x, t, skips)["output"]
+
+
+__all__ += ["TinyUNet"]

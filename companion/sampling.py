@@ -28,6 +28,7 @@ from torch.distributions import Distribution
 
 from ._validate import check_callable as _check_callable
 from ._validate import check_int, check_iterations, check_real, check_tensor
+from .models import seeded
 
 __all__ = [
     "Estimate",
@@ -681,11 +682,9 @@ def rare_event_importance_run(
     def f(x):
         return (x > threshold).to(_F64)
 
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed, "cpu"):
         est = importance_sampling(f, p, q, n)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed, "cpu"):
         x = q.sample((n,))
     return est, x, torch.exp(p.log_prob(x) - q.log_prob(x)) * f(x)
 
@@ -716,8 +715,7 @@ def gradient_estimator_variances(
     out: dict[str, list] = {k: [] for k in ("score", "reparam", "score_mean", "reparam_mean")}
     out.update(score_var_se=[], reparam_var_se=[])
     estimators = (("score", score_function_gradient), ("reparam", reparameterization_gradient))
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(check_int(seed, "seed", minimum=0))
+    with seeded(check_int(seed, "seed", minimum=0), "cpu"):
         for n in ns:
             for key, fn in estimators:
                 var, se, mean = _estimator_spread(fn, loc, scale, int(n), repeats)

@@ -62,6 +62,7 @@ from .models import (
     fit_run,
     gaussian_log_prob,
     merge_hyper,
+    seeded,
     train,
 )
 
@@ -737,28 +738,6 @@ def refine_q(
 # bounds against k, and the Normal–Gamma densities of the CAVI example.
 
 
-class _seeded:
-    """Run a block with the global RNG seeded, then give the caller's RNG state back.
-
-    For code whose randomness comes from the global generator (``VAE.iwae``,
-    ``VAE.rate_distortion``): under :func:`torch.random.fork_rng`, so that the results are those
-    of ``torch.manual_seed(seed)`` while the caller's random stream is left as it was.
-    """
-
-    def __init__(self, seed: int):
-        self.seed = check_int(seed, "seed", minimum=0)
-        devices = list(range(torch.cuda.device_count())) if torch.cuda.is_initialized() else []
-        self._fork = torch.random.fork_rng(devices=devices)
-
-    def __enter__(self):
-        self._fork.__enter__()
-        torch.manual_seed(self.seed)  # the forked state: restored on exit
-        return self
-
-    def __exit__(self, *exc):
-        return self._fork.__exit__(*exc)
-
-
 def rate_distortion_table(
     models: dict[float, VAE], x: Tensor, *, samples: int = 8, seed: int = 0
 ) -> dict[float, dict[str, float]]:
@@ -767,8 +746,9 @@ def rate_distortion_table(
     0.01). The sampling is seeded with ``seed``; the caller's random state is left alone."""
     if not isinstance(models, dict) or not models:
         raise ValueError("models must be a non-empty dict {beta: VAE}")
+    x = check_tensor(x, "x", ndim=2)
     out = {}
-    with _seeded(seed), torch.no_grad():
+    with seeded(seed, x.device), torch.no_grad():
         for beta, model in sorted(models.items()):
             rate, dist = model.rate_distortion(x, samples=samples)
             mu, _ = model.encode(x)
@@ -789,10 +769,11 @@ def iwae_curve(
     ``seed``; the caller's random state is left alone."""
     import numpy as np
 
+    x = check_tensor(x, "x", ndim=2)
     ks = [check_int(k, "k", minimum=1) for k in ks]
     repeats = check_iterations(repeats, "repeats", minimum=2)
     means, ses = [], []
-    with _seeded(seed), torch.no_grad():
+    with seeded(seed, x.device), torch.no_grad():
         for k in ks:
             vals = torch.stack([model.iwae(x, k).mean() for _ in range(repeats)]).double()
             means.append(float(vals.mean()))

@@ -324,6 +324,10 @@ def _small_vae():
     return vae.VAE(2, latent_dim=2, hidden=(8,)).double()
 
 
+def _bits(n: int, d: int) -> torch.Tensor:
+    return (torch.arange(n * d).reshape(n, d) % 2).float()
+
+
 def _kernel_ridge():
     return functional.KernelRidge("rbf", lam=0.1).fit(_randn(6, 1), _randn(6))
 
@@ -1061,6 +1065,32 @@ EXAMPLES_OF_MOVED = {
     "zoo.sample_by_uniforms": lambda: dict(
         probs=torch.full((9, 3), 1 / 3, dtype=F64), uniforms=[0.1, 0.5, 0.9], start=(0, 1)
     ),
+    # the history section of the zoo and the components' U-Net (merged from h-rbm)
+    "components.TinyUNet": lambda: dict(channels=1, base=4, emb_dim=8, groups=2),
+    "components.TinyUNet.forward": (
+        lambda: components.TinyUNet(1, 4, 8, 2),
+        lambda: dict(x=torch.zeros(2, 1, 8, 8), t=torch.tensor([1, 5])),
+    ),
+    "components.TinyUNet.levels": (
+        lambda: components.TinyUNet(1, 4, 8, 2),
+        lambda: dict(x=torch.zeros(2, 1, 8, 8), t=torch.tensor([1, 5])),
+    ),
+    "zoo.RBM": lambda: dict(visible=4, hidden=3, init_std=0.01),
+    **{
+        f"zoo.RBM.{m}": (lambda: zoo.RBM(4, 3), kw)
+        for m, kw in {
+            "energy": lambda: dict(v=_bits(2, 4), h=_bits(2, 3)),
+            "free_energy": lambda: dict(v=_bits(2, 4)),
+            "p_h_given_v": lambda: dict(v=_bits(2, 4)),
+            "p_v_given_h": lambda: dict(h=_bits(2, 3)),
+            "gibbs_step": lambda: dict(v=_bits(2, 4)),
+            "gibbs": lambda: dict(v=_bits(2, 4), steps=3),
+            "sample": lambda: dict(n=2, steps=3),
+            "log_partition": lambda: dict(),
+            "log_prob": lambda: dict(v=_bits(2, 4)),
+        }.items()
+    },
+    "zoo.cd_gradient": lambda: dict(model=zoo.RBM(4, 3), v_data=_bits(2, 4), v_model=_bits(3, 4)),
 }
 EXAMPLES.update(EXAMPLES_OF_MOVED)
 
@@ -1074,6 +1104,7 @@ COVERED_ELSEWHERE = {
     "zoo.fit_score": "the fit contract tests",
     "zoo.fit_ode_flow": "the fit contract tests",
     "zoo.fit_transformer": "the fit contract tests",
+    "zoo.fit_rbm": "the fit contract tests",
     "models.prepare_data": "the fit contract tests (float64 beyond float32's range included)",
     "models.train": "the fit contract tests (the shared training loop)",
     "models.check_fit_args": "the fit contract tests (the shared fit preamble)",

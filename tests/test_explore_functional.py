@@ -15,6 +15,7 @@ from scipy.optimize import brentq
 from sklearn.kernel_ridge import KernelRidge as SkKernelRidge
 from sklearn.metrics import pairwise
 
+from companion import functional as fa
 from companion.explore import functional as ex
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -44,7 +45,7 @@ def test_contraction_figure(q, verdict):
     title = fig.layout.title.text
     assert verdict in title
     star = brentq(lambda x: x - q * math.cos(x), -3, 3, xtol=1e-15)
-    assert ex.cos_fixed_point(q) == pytest.approx(star, abs=1e-14)
+    assert fa.cos_fixed_point(q) == pytest.approx(star, abs=1e-14)
     # The error trace is |x_n - x*| for the iterates of q cos x, recomputed here in plain Python.
     x, errs = 2.5, []
     for _ in range(41):
@@ -160,7 +161,7 @@ def test_figures_reject_bad_parameters():
     with pytest.raises(ValueError, match="s must"):
         ex.witness_samples(1.0)
     with pytest.raises(ValueError, match="q must"):
-        ex.cos_fixed_point(0.0)
+        fa.cos_fixed_point(0.0)
     with pytest.raises(TypeError):
         ex.kr_figure("1")
 

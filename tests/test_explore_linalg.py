@@ -8,6 +8,7 @@ import re
 import numpy as np
 import pytest
 
+from companion import linalg as la
 from companion.explore import linalg as ex
 
 
@@ -37,7 +38,7 @@ def test_matrix_title_against_numpy(entries):
 def test_pca_title_against_sklearn():
     from sklearn.decomposition import PCA
 
-    X = ex.pca_cloud(45.0, 0.3).numpy()
+    X = la.pca_cloud(45.0, 0.3).numpy()
     sk = PCA(2).fit(X)
     title = ex.pca_figure(45.0, 0.3).layout.title.text
     v1, v2 = (float(v) for v in re.search(r"axes ([\d.]+), ([\d.]+)", title).groups())
@@ -48,4 +49,4 @@ def test_pca_title_against_sklearn():
     )
     assert off == pytest.approx(ref, abs=0.06)
     with pytest.raises(ValueError, match="ratio"):
-        ex.pca_cloud(0.0, 0.0)
+        la.pca_cloud(0.0, 0.0)

@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 import pytest
 from scipy import stats
 
+from companion import sampling as smp
 from companion.explore import probability as ex
 
 
@@ -43,7 +44,7 @@ def test_gallery_params_bad_input():
     ("a", "b", "h", "t"), [(1.0, 1.0, 0, 0), (3.0, 5.0, 20, 0), (0.5, 2.0, 4, 9)]
 )
 def test_grid_posterior_is_the_conjugate_beta(a, b, h, t):
-    theta, post = ex.grid_posterior(a, b, h, t)
+    theta, post = smp.grid_posterior(a, b, h, t)
     ref = stats.beta.pdf(theta, a + h, b + t)
     inner = (theta > 0.01) & (theta < 0.99)
     np.testing.assert_allclose(post[inner], ref[inner], rtol=2e-3, atol=1e-6)
@@ -52,7 +53,7 @@ def test_grid_posterior_is_the_conjugate_beta(a, b, h, t):
     assert mean == pytest.approx((a + h) / (a + b + h + t), abs=1e-4)
     assert grid_mean == pytest.approx(mean, abs=2e-4)
     with pytest.raises(ValueError):
-        ex.grid_posterior(0.0, 1.0, 1, 1)
+        smp.grid_posterior(0.0, 1.0, 1, 1)
 
 
 @pytest.mark.parametrize(("log2n", "k"), [(0, 1.25), (3, 2.0), (6, 4.0)])

@@ -39,7 +39,7 @@ def test_both_modes_build_at_every_extreme(models, which):
 
 def test_figures_are_valid_plotly(models):
     gpt, transition, velocity = models
-    paths = ez.flow_paths(velocity, n=50, n_steps=4)
+    paths = zoo.flow_paths(velocity, n=50, n_steps=4)
     for fig in (
         ez.langevin_figure(-2.0),
         ez.temperature_figure(gpt, transition, 0.7, length=10),
@@ -73,6 +73,6 @@ def test_temperature_figure_draws_the_topic_probabilities(models):
 
 def test_flow_figure_bad_time(models):
     _, _, velocity = models
-    paths = ez.flow_paths(velocity, n=10, n_steps=2)
+    paths = zoo.flow_paths(velocity, n=10, n_steps=2)
     with pytest.raises(ValueError, match="t must lie"):
         ez.flow_figure(paths, torch.randn(5, 2), 1.5)

@@ -75,6 +75,12 @@ FITS = {
         lambda d, **kw: zoo.fit_transformer(d, width=8, **kw),
         _SEQS,
     ),
+    "fit_rbm": (
+        zoo.rbm,
+        zoo.DEFAULTS["fit_rbm"],
+        lambda d, **kw: zoo.fit_rbm(d, hidden=4, **kw),
+        (_X > 0).double(),
+    ),
 }
 FLOAT_FITS = [name for name, (*_, data) in FITS.items() if data.is_floating_point()]
 TOKEN_FITS = [name for name in FITS if name not in FLOAT_FITS]
@@ -87,6 +93,12 @@ def _tiny(name: str, **kw):
 
 def _params(model) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def test_every_zoo_fit_is_in_the_table():
+    fits = {name for name in zoo.__all__ if name.startswith("fit_")}
+    assert fits == set(zoo.DEFAULTS)
+    assert fits <= set(FITS)
 
 
 @pytest.mark.parametrize("name", FITS)

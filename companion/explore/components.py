@@ -27,10 +27,8 @@ __all__ = [
     "softmax_explorer",
     "focal_figure",
     "focal_explorer",
-    "focal_batch",
     "recurrent_figure",
     "recurrent_explorer",
-    "recurrent_setup",
 ]
 
 F64 = torch.float64

@@ -24,19 +24,15 @@ from ..theme import OKABE_ITO, side_by_side
 from ._plot import figure, legend
 
 __all__ = [
-    "Mixture",
     "FAMILIES",
-    "divergence_table",
     "explorer_figure",
     "divergence_explorer",
-    "disjoint_values",
     "disjoint_figure",
     "disjoint_supports",
     "sinkhorn_clouds",
     "sinkhorn_figure",
     "sinkhorn_explorer",
     "mmd_draws",
-    "mmd_batch",
     "mmd_figure",
     "mmd_explorer",
     "mahalanobis_figure",
@@ -48,8 +44,6 @@ F64 = torch.float64
 _PLOT_X = np.linspace(-7.0, 7.0, 281)
 _HI, _BLUE, _ORANGE, _GREY7 = OKABE_ITO[5], OKABE_ITO[0], OKABE_ITO[1], OKABE_ITO[7]
 # The chapter reads these under their explore names.
-mmd_batch = dv.mmd2_batch
-_mmd_population = dv.mmd2_gaussian_shift
 
 
 #: The reference distributions p of the explorer.

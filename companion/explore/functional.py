@@ -27,7 +27,6 @@ __all__ = [
     "cauchy_explorer",
     "contraction_figure",
     "contraction_explorer",
-    "cos_fixed_point",
     "krr_data",
     "krr_figure",
     "krr_explorer",

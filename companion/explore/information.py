@@ -2,11 +2,11 @@
 
 What lives here
 ---------------
-The computations are in :mod:`companion.information` (re-exported here under the names the
-chapter imports): the two-mode mixture ``p = 0.4·N(-s/2, 1) + 0.6·N(s/2, 1)``, the forward and
-reverse KL to a Gaussian (``eq-info-forward``, ``eq-info-reverse``) and their cached L-BFGS fits
-:func:`fit_gaussian_kl`, :func:`bsc_mutual_information`, :func:`gaussian_mi_quantised` and
-:func:`js_gaussian_shift`. This module draws:
+The computations are in :mod:`companion.information`: the two-mode mixture
+``p = 0.4·N(-s/2, 1) + 0.6·N(s/2, 1)``, the forward and reverse KL to a Gaussian
+(``eq-info-forward``, ``eq-info-reverse``), their L-BFGS fits ``fit_gaussian_kl``, and
+``bsc_mutual_information``, ``gaussian_mi_quantised`` and ``js_gaussian_shift``. This module
+draws:
 
 * The chapter's four interactive figures, each a pair ``*_figure(param) -> go.Figure`` (one
   frame, numbers in the title) and ``*_explorer(mode=None)`` (the dual-mode figure of
@@ -47,11 +47,8 @@ from ..information import (
     bsc_capacity,
     bsc_mutual_information,
     fit_gaussian_kl,
-    gaussian_mi_quantised,
     gaussian_mutual_information,
     js_gaussian_shift,
-    kl_forward,
-    kl_reverse,
     mixture_log_density,
 )
 from ..theme import OKABE_ITO
@@ -60,22 +57,14 @@ from ._plot import f32, figure, num
 __all__ = [
     "MIXTURE_WEIGHTS",
     "MAX_SEPARATION",
-    "mixture_log_density",
-    "kl_forward",
-    "kl_reverse",
-    "GaussianFit",
-    "fit_gaussian_kl",
     "bernoulli_entropy_figure",
     "bernoulli_entropy_explorer",
     "kl_fit_figure",
     "kl_fit_explorer",
     "gaussian_mi_figure",
     "gaussian_mi_explorer",
-    "gaussian_mi_quantised",
-    "bsc_mutual_information",
     "bsc_figure",
     "bsc_explorer",
-    "js_gaussian_shift",
     "js_kl_shift_figure",
 ]
 

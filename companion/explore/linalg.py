@@ -20,7 +20,7 @@ from ..linalg import pca_cloud
 from ..theme import OKABE_ITO
 from ._plot import figure
 
-__all__ = ["matrix_figure", "matrix_explorer", "pca_cloud", "pca_figure", "pca_explorer"]
+__all__ = ["matrix_figure", "matrix_explorer", "pca_figure", "pca_explorer"]
 
 F64 = torch.float64
 

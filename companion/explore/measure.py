@@ -2,8 +2,7 @@
 
 The computations (finite σ-algebras, the simple-function integral, the push-forward maps and
 densities, the ReLU cdf, the KL of a discretised singular pair) are in
-:mod:`companion.sampling`, re-exported here under the names the chapter uses; SciPy provides the
-reference cdfs some figures draw.
+:mod:`companion.sampling`; SciPy provides the reference cdfs some figures draw.
 """
 
 from __future__ import annotations
@@ -21,10 +20,6 @@ from .._validate import check_real
 from ..figures import Choice, Slider, interactive
 from ..sampling import (
     PUSHFORWARD_MAPS,
-    circle_kl,
-    generated_sigma_algebra,
-    is_measurable,
-    is_sigma_algebra,
     relu_cdf,
     simple_function_integral,
 )
@@ -33,20 +28,13 @@ from ..theme import OKABE_ITO, side_by_side
 from ._plot import f32, figure, legend
 
 __all__ = [
-    "generated_sigma_algebra",
-    "is_sigma_algebra",
-    "is_measurable",
-    "simple_function_integral",
     "lebesgue_figure",
     "lebesgue_explorer",
     "TRANSFORMS",
-    "transform",
     "pushforward_figure",
     "pushforward_explorer",
-    "relu_cdf",
     "mixed_cdf_figure",
     "mixed_cdf_explorer",
-    "circle_kl",
 ]
 
 TRANSFORMS = PUSHFORWARD_MAPS

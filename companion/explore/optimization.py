@@ -21,18 +21,15 @@ from ..theme import OKABE_ITO, side_by_side
 from ._plot import f32, figure, line, title
 
 __all__ = [
-    "gd_quadratic_run",
     "gd_quadratic_figure",
     "gd_explorer",
     "sgd_runs",
     "sgd_figure",
     "sgd_explorer",
     "BASE_LR",
-    "make_rule",
     "optimizer_run",
     "optimizer_figure",
     "optimizer_explorer",
-    "bilinear_paths",
     "minmax_figure",
     "minmax_explorer",
     "maxent_figure",

@@ -29,14 +29,11 @@ __all__ = [
     "gallery_params",
     "gallery_figure",
     "distribution_gallery",
-    "grid_posterior",
     "bayes_figure",
     "bayes_explorer",
     "mc_error_figure",
-    "is_second_moment",
     "is_figure",
     "importance_explorer",
-    "gradient_variance_table",
     "gradient_variance_figure",
     "clt_figure",
     "clt_explorer",
@@ -398,7 +395,6 @@ def importance_explorer(mode: str | None = None):
 # --- gradient estimators ---------------------------------------------------------------------
 
 #: The measured variances of the two gradient estimators (in :mod:`companion.sampling`).
-gradient_variance_table = smp.gradient_estimator_variances
 
 
 def gradient_variance_figure(table: dict[str, np.ndarray], mu: float, sigma: float) -> go.Figure:

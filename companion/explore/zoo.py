@@ -29,7 +29,6 @@ __all__ = [
     "langevin_explorer",
     "temperature_figure",
     "temperature_explorer",
-    "flow_paths",
     "flow_figure",
     "flow_explorer",
 ]

@@ -31,6 +31,7 @@ The families live in submodules (``autoregressive``, ``energy``, ``score``, ``od
 
 from . import autoregressive as _autoregressive
 from . import ode as _ode
+from . import rbm as _rbm
 from . import score as _score
 from . import transformer as _transformer
 from .autoregressive import DiscreteAutoregressive, discretize, fit_autoregressive
@@ -51,6 +52,7 @@ from .experiments import (
     sample_by_uniforms,
 )
 from .ode import VelocityNet, fit_ode_flow, ode_log_prob, rk4
+from .rbm import RBM, cd_gradient, fit_rbm
 from .score import ScoreNet, annealed_langevin, dsm_loss, fit_score, mixture_score
 from .sparse import ista, soft_threshold
 from .transformer import TinyTransformer, fit_transformer, markov_entropy_rate, markov_sequences
@@ -89,6 +91,10 @@ __all__ = [
     "flow_paths",
     "next_symbol_probs",
     "sample_by_uniforms",
+    # restricted Boltzmann machines (the chapter's history section)
+    "RBM",
+    "cd_gradient",
+    "fit_rbm",
 ]
 
 #: No zoo model needs a shipped checkpoint: all train within the chapter's budget.
@@ -102,4 +108,5 @@ DEFAULTS: dict[str, dict[str, object]] = {
     "fit_score": _score.DEFAULTS,
     "fit_ode_flow": _ode.DEFAULTS,
     "fit_transformer": _transformer.DEFAULTS,
+    "fit_rbm": _rbm.DEFAULTS,
 }
