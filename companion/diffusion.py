@@ -738,14 +738,7 @@ def fit(
     global random state is left unchanged."""
     h = merge_hyper(DEFAULTS, hyper)
     lr = check_lr(h["lr"])
-    with fit_run(
-        data,
-        steps=steps,
-        seed=seed,
-        device=device,
-        progress=progress,
-        default_steps=DEFAULTS["steps"],
-    ) as run:
+    with fit_run(data, steps, seed, device, progress, DEFAULTS["steps"]) as run:
         x, gen = run.data, run.generator
         model = DiffusionModel(
             dim=x.shape[1],

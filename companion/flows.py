@@ -463,14 +463,7 @@ def fit(
     """
     h = merge_hyper(DEFAULTS, hyper)
     lr = check_lr(h["lr"])
-    with fit_run(
-        data,
-        steps=steps,
-        seed=seed,
-        device=device,
-        progress=progress,
-        default_steps=DEFAULTS["steps"],
-    ) as run:
+    with fit_run(data, steps, seed, device, progress, DEFAULTS["steps"]) as run:
         model = Flow(
             dim=run.data.shape[1],
             layers=h["layers"],

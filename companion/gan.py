@@ -663,14 +663,7 @@ def fit(
     state is left unchanged (see :func:`companion.models.fit_run`).
     """
     h = _hyper(hyper)
-    with fit_run(
-        data,
-        steps=steps,
-        seed=seed,
-        device=device,
-        progress=progress,
-        default_steps=DEFAULTS["steps"],
-    ) as run:
+    with fit_run(data, steps, seed, device, progress, DEFAULTS["steps"]) as run:
         y, n_classes = check_labels(labels, run.data.shape[0], run.device)
         model = _build(run.data, h, n_classes, run.device)
         training = _Training(model, model._to_unit(run.data), y, h, run)

@@ -353,12 +353,12 @@ class FitRun:
 @contextlib.contextmanager
 def fit_run(
     data: object,
-    *,
     steps: object,
     seed: object,
     device: object,
     progress: object,
     default_steps: int,
+    *,
     tokens: bool = False,
 ) -> Iterator[FitRun]:
     """The preamble every ``fit`` shares (see the module docstring): check ``steps`` (``None``:

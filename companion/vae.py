@@ -529,14 +529,7 @@ def fit(
     if not 0 <= h["warmup"] <= 1:
         raise ValueError(f"warmup must lie in [0, 1]; got {h['warmup']}")
     h["batch_size"] = check_int(h["batch_size"], "batch_size", minimum=1)
-    with fit_run(
-        data,
-        steps=steps,
-        seed=seed,
-        device=device,
-        progress=progress,
-        default_steps=DEFAULTS["steps"],
-    ) as run:
+    with fit_run(data, steps, seed, device, progress, DEFAULTS["steps"]) as run:
         y, n_classes = check_labels(labels, run.data.shape[0], run.device)
         model = _build(run.data, h, n_classes, run.device)
         step = _training_step(model, run.data, y, h, run)

@@ -118,15 +118,7 @@ def fit_autoregressive(
     """Maximum likelihood for :class:`DiscreteAutoregressive` on int64 ``data`` ``(N, D)``;
     hyper-parameters ``hidden``, ``lr``, ``batch_size`` (defaults in :data:`DEFAULTS`)."""
     h = merge_hyper(DEFAULTS, hyper)
-    with fit_run(
-        data,
-        steps=steps,
-        seed=seed,
-        device=device,
-        progress=progress,
-        default_steps=DEFAULTS["steps"],
-        tokens=True,
-    ) as run:
+    with fit_run(data, steps, seed, device, progress, DEFAULTS["steps"], tokens=True) as run:
         model = DiscreteAutoregressive(run.data.shape[1], categories, h["hidden"]).to(run.device)
         model._check_x(run.data)
         it = batches(run.data, h["batch_size"], run.generator)

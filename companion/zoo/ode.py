@@ -131,14 +131,7 @@ def fit_ode_flow(
     noise ``z ~ N(0, I)`` and ``x`` a data point. Hyper-parameters ``hidden``, ``lr``,
     ``batch_size`` (defaults in :data:`DEFAULTS`)."""
     h = merge_hyper(DEFAULTS, hyper)
-    with fit_run(
-        data,
-        steps=steps,
-        seed=seed,
-        device=device,
-        progress=progress,
-        default_steps=DEFAULTS["steps"],
-    ) as run:
+    with fit_run(data, steps, seed, device, progress, DEFAULTS["steps"]) as run:
         dev, gen = run.device, run.generator
         model = VelocityNet(run.data.shape[1], h["hidden"]).to(dev)
         it = batches(run.data, h["batch_size"], gen)

@@ -242,10 +242,7 @@ def fit_rbm(
     momentum = check_real(h["momentum"], "momentum")
     if not 0 <= momentum < 1:
         raise ValueError(f"momentum must lie in [0, 1); got {momentum}")
-    steps_default = DEFAULTS["steps"]
-    with fit_run(
-        data, steps=steps, seed=seed, device=device, progress=progress, default_steps=steps_default
-    ) as run:
+    with fit_run(data, steps, seed, device, progress, DEFAULTS["steps"]) as run:
         data = run.data
         _binary(data, "data", data.shape[1])
         model = RBM(data.shape[1], check_int(h["hidden"], "hidden")).to(run.device)

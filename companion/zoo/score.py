@@ -151,14 +151,7 @@ def fit_score(
     hyper-parameters ``hidden``, ``sigma_min``, ``sigma_max``, ``levels``, ``lr``,
     ``batch_size`` (defaults in :data:`DEFAULTS`)."""
     h = merge_hyper(DEFAULTS, hyper)
-    with fit_run(
-        data,
-        steps=steps,
-        seed=seed,
-        device=device,
-        progress=progress,
-        default_steps=DEFAULTS["steps"],
-    ) as run:
+    with fit_run(data, steps, seed, device, progress, DEFAULTS["steps"]) as run:
         dev, gen = run.device, run.generator
         levels = (h["sigma_min"], h["sigma_max"], h["levels"])
         model = ScoreNet(run.data.shape[1], h["hidden"], *levels).to(dev)

@@ -158,15 +158,7 @@ def fit_transformer(
     cross-entropy (teacher forcing); hyper-parameters ``vocab`` (default: the largest token
     + 1), ``width``, ``lr``, ``batch_size`` (defaults in :data:`DEFAULTS`)."""
     h = merge_hyper(DEFAULTS, hyper)
-    with fit_run(
-        data,
-        steps=steps,
-        seed=seed,
-        device=device,
-        progress=progress,
-        default_steps=DEFAULTS["steps"],
-        tokens=True,
-    ) as run:
+    with fit_run(data, steps, seed, device, progress, DEFAULTS["steps"], tokens=True) as run:
         tokens = run.data
         vocab = h["vocab"]
         vocab = int(tokens.max()) + 1 if vocab is None else check_int(vocab, "vocab", minimum=2)
