@@ -1,7 +1,7 @@
 """Argument checks shared by the companion's numerical modules.
 
-Every public function of :mod:`companion.information` and :mod:`companion.divergences` (and of
-later modules) validates its inputs with these helpers before computing anything, so that a
+Every public function of the topic modules validates its inputs with these helpers before
+computing anything, so that a
 reader who passes a Python list, an integer tensor, a vector that does not sum to one or a
 covariance that is not positive definite gets an error naming the argument, what was expected and
 what was received — instead of a silent ``nan`` several lines later.
@@ -15,6 +15,17 @@ Conventions
   that do not match, matrices that are not symmetric positive definite.
 * Nothing is repaired silently: probability vectors are never renormalised, covariances are never
   symmetrised or jittered.
+* Ranges are arguments of the helpers, not hand-written ``if``s: ``check_real(sigma, "sigma",
+  positive=True)`` says "sigma must be > 0; got -1", ``check_real(p, "p", low=0, high=1)``
+  "p must lie in [0, 1]; got 1.5"; ``check_int`` takes ``minimum`` and ``maximum``;
+  ``check_choice`` names the options.
+* Iteration counts (``n_steps``, ``n_iter``, ``steps`` of samplers and solvers) are capped at
+  :data:`MAX_ITERATIONS` by :func:`check_iterations`, numbers of layers at :data:`MAX_LAYERS`:
+  a huge count is refused at once instead of running for hours.
+* A module's ``forward`` (run in every training step) checks kinds and shapes but not values
+  (``check_tensor(..., finite=False)``): NaN in gives NaN out there.
+
+``tests/test_bad_input.py`` walks every public callable with such bad inputs.
 
 The checks look at the values (``.detach()``), so they never enter the autograd graph. On a GPU
 each data-dependent check synchronises once; that is the price of a clear error.
@@ -48,12 +59,12 @@ __all__ = [
     "check_rows",
     "check_array",
     "check_callable",
-    "MAX_LAYERS",
     "check_choice",
     "check_probability_pair",
     "check_same_shape",
     "log_of_base",
     "MAX_ITERATIONS",
+    "MAX_LAYERS",
 ]
 
 #: Largest allowed deviation of a probability vector's sum from one.
