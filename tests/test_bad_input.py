@@ -17,6 +17,19 @@ It fails when the call returns NaN/inf silently, raises from inside torch or Num
 ``IndexError``, a ``RuntimeError``, a ``TypeError`` that no companion ``raise`` wrote), or runs
 longer than :data:`TIME_LIMIT` seconds (a huge iteration count must be refused, not run).
 
+Bad inputs, per kind of valid argument (invalid ones marked *; the rest are unusual and may be
+accepted, but then must not give NaN/inf):
+
+* floating tensor: NaN entry*, inf entry*, empty*, an extra trailing dimension, all negative,
+  all zero, a Python list, a NumPy array, an integer tensor, and — for a probability vector —
+  twice it (unnormalised*);
+* integer tensor: shifted far below zero, far above, as floats;
+* int: -1, 0, 10**12 (huge: refused, or an out-of-memory error that names the size), a
+  fraction, its text ("3")*;
+* real number: NaN*, inf*, -1, 0, its text*;
+* string option: "no-such-option"*; bool: "yes"; tuple of numbers: a NaN entry, reversed,
+  empty; callable: a non-callable 3.
+
 A public callable missing from :data:`EXAMPLES` makes :func:`test_every_public_callable_is_walked`
 fail: a new public function gets an example here. ``fit``, ``fit_*`` and ``prepare_data`` are
 listed in :data:`COVERED_ELSEWHERE` (their bad-input tests live with the fit contract), records
@@ -158,7 +171,9 @@ def mutations(value: object) -> dict[str, object]:
                 "float_tensor": value.double(),
             }
         return {}
-    if isinstance(value, bool) or value is None:
+    if isinstance(value, bool):
+        return {"not_a_bool": "yes"}
+    if value is None:
         return {}
     if isinstance(value, numbers.Integral):
         return _int_mutations(int(value))
@@ -1211,7 +1226,7 @@ def _fuzzed_arguments(fn: Callable, kwargs: dict) -> dict[str, object]:
     args = dict(kwargs)
     for name, par in inspect.signature(fn).parameters.items():
         if name not in args and par.default is not inspect.Parameter.empty:
-            if isinstance(par.default, numbers.Real | str) and not isinstance(par.default, bool):
+            if isinstance(par.default, numbers.Real | str):
                 args[name] = par.default
     return args
 
