@@ -71,7 +71,6 @@ def _flows():
 @functools.cache
 def _gan_runs():
     from companion import gan
-    from companion.explore import gan as ex
     from companion.models import load_pretrained
 
     runs = {}
@@ -81,7 +80,7 @@ def _gan_runs():
         ("gan_grid", "grid · default fit", "grid"),
     ):
         model = load_pretrained(name, gan.GAN, device="cpu")
-        runs[label] = (model, dataset, ex.snapshot_metrics(model, dataset))
+        runs[label] = (model, dataset, gan.snapshot_metrics(model, dataset))
     return runs
 
 

@@ -59,6 +59,37 @@ def test_mode_coverage_counts_modes_and_quality():
     assert data.mode_coverage(far, centers, 0.02) == (0, 0.0)
 
 
+def _at_modes(counts: dict[int, int], n: int, offset: float = 0.05) -> torch.Tensor:
+    """``counts[k]`` points at distance ``offset`` from ring mode ``k``, the other points of the
+    ``n`` at the origin (2 away from every mode: low quality)."""
+    centers = data.ring_centers().double()
+    rows = [
+        centers[k] + torch.tensor([0.0, offset], dtype=torch.float64)
+        for k, c in counts.items()
+        for _ in range(c)
+    ]
+    rows += [torch.zeros(2, dtype=torch.float64)] * (n - len(rows))
+    return torch.stack(rows)
+
+
+def test_mode_coverage_pacgan_convention_counts_at_the_boundary():
+    # PacGAN: a mode is covered by >= 20 high-quality samples of 2 500 (a share of 0.008)
+    centers = data.ring_centers()
+    x = _at_modes({0: 20, 1: 19, 2: 25, 3: 1}, 2500)
+    assert data.PACGAN_MIN_SHARE * 2500 == pytest.approx(20)
+    assert data.mode_coverage(x, centers, 0.02) == (2, 65 / 2500)  # modes 0 and 2, not 1 or 3
+    # the older convention (one high-quality sample suffices) and an absolute count
+    assert data.mode_coverage(x, centers, 0.02, min_share=0.0) == (4, 65 / 2500)
+    assert data.mode_coverage(x, centers, 0.02, min_share=0.0, min_count=25) == (1, 65 / 2500)
+    # the share scales with the number of samples: 16 of 2 000 count, 15 do not
+    y = _at_modes({4: 16, 5: 15}, 2000)
+    assert data.mode_coverage(y, centers, 0.02)[0] == 1
+    # a point beyond 3σ = 0.06 of its mode is not high quality, so it does not count either
+    z = torch.cat([_at_modes({6: 19}, 19), _at_modes({6: 1}, 2481, offset=0.07)])
+    assert data.mode_coverage(z, centers, 0.02) == (0, 19 / 2500)
+    assert data.mode_coverage(z, centers, 0.02, threshold=4.0) == (1, 20 / 2500)
+
+
 @pytest.mark.parametrize(
     "call, error",
     [
@@ -70,6 +101,28 @@ def test_mode_coverage_counts_modes_and_quality():
         (lambda: data.ring(5, dtype=torch.int64), TypeError),
         (lambda: data.mode_coverage(torch.zeros(3, 2), torch.zeros(3, 3), 0.1), ValueError),
         (lambda: data.mode_coverage(torch.zeros(3, 2), torch.zeros(3, 2), 0.0), ValueError),
+        (
+            lambda: data.mode_coverage(torch.zeros(3, 2), torch.zeros(3, 2), 0.1, min_share=-0.1),
+            ValueError,
+        ),
+        (
+            lambda: data.mode_coverage(torch.zeros(3, 2), torch.zeros(3, 2), 0.1, min_share=1.5),
+            ValueError,
+        ),
+        (
+            lambda: data.mode_coverage(
+                torch.zeros(3, 2), torch.zeros(3, 2), 0.1, min_share=float("nan")
+            ),
+            ValueError,
+        ),
+        (
+            lambda: data.mode_coverage(torch.zeros(3, 2), torch.zeros(3, 2), 0.1, min_share="1%"),
+            TypeError,
+        ),
+        (
+            lambda: data.mode_coverage(torch.zeros(3, 2), torch.zeros(3, 2), 0.1, min_count=0),
+            ValueError,
+        ),
     ],
 )
 def test_bad_input_is_rejected(call, error):

@@ -18,7 +18,7 @@ from companion.explore import gan as ex
 
 def test_criterion_title_shows_the_values():
     fig = ex.criterion_figure(2.0, 1.0)
-    v = ex.criterion_values(2.0, 1.0)
+    v = gan.criterion_values(2.0, 1.0)
     assert f"{v['C(G)']:.6f}" in fig.layout.title.text
     go.Figure(fig.to_plotly_json())  # built without validation; must pass it
 
@@ -41,13 +41,13 @@ def test_dstar_and_critic_figures_draw_the_results():
 def _fake_runs():
     torch.manual_seed(0)
     model = gan.GAN(2, hidden=[8], n_snapshots=3, snapshot_size=40)
-    centers = ex.centers_for("ring")
+    centers = gan.centers_for("ring")
     # snapshot 0: all on mode 0; 1: spread over all modes; 2: far from every mode
     model.snapshots[0] = centers[0] + 0.01 * torch.randn(40, 2)
     model.snapshots[1] = centers[torch.arange(40) % 8] + 0.01 * torch.randn(40, 2)
     model.snapshots[2] = 10.0 + torch.randn(40, 2)
     model.snapshot_steps.copy_(torch.tensor([0, 50, 100]))
-    return {"fake": (model, "ring", ex.snapshot_metrics(model, "ring"))}
+    return {"fake": (model, "ring", gan.snapshot_metrics(model, "ring"))}
 
 
 def test_training_figure_title_and_validity():
@@ -56,7 +56,7 @@ def test_training_figure_title_and_validity():
     assert "step 50" in fig.layout.title.text and "8/8" in fig.layout.title.text
     go.Figure(fig.to_plotly_json())
     with pytest.raises(ValueError, match="ring"):
-        ex.centers_for("moons")
+        gan.centers_for("moons")
 
 
 def test_digits_figure_shape():
@@ -90,5 +90,5 @@ def test_live_update_budget():
 def test_criterion_curve_equals_criterion_values(sigma):
     """The batched C(G)-against-μ curve (every 4th grid point) is criterion_values' quadrature."""
     mus, curve = ex._criterion_curve(sigma)
-    ref = np.array([ex.criterion_values(float(m), sigma)["C(G)"] for m in mus])
+    ref = np.array([gan.criterion_values(float(m), sigma)["C(G)"] for m in mus])
     np.testing.assert_allclose(curve, ref, rtol=0, atol=1e-12)

@@ -100,7 +100,7 @@ def test_beta_explorer_and_table():
         for n, b in vae.BETAS.items()
     }
     images, _ = vae.binarized_digits()
-    table = ex.beta_table(betas, images[:400])
+    table = vae.rate_distortion_table(betas, images[:400])
     rates = [table[b]["rate"] for b in sorted(table)]
     assert all(a > b for a, b in zip(rates, rates[1:], strict=False))
     for row in table.values():
@@ -131,7 +131,7 @@ def test_bad_input():
             vae.VAE(64, latent_dim=3), torch.zeros(2, 64), torch.zeros(2, dtype=torch.int64)
         )
     with pytest.raises(ValueError, match="non-empty"):
-        ex.beta_table({}, torch.zeros(2, 64))
+        vae.rate_distortion_table({}, torch.zeros(2, 64))
 
 
 def test_cavi_figure_against_the_exact_posterior_and_slider_extremes():

@@ -27,8 +27,6 @@ from ..theme import OKABE_ITO, side_by_side
 from ._plot import figure, legend
 
 __all__ = [
-    "sinh_arcsinh",
-    "monotone_density",
     "monotone_figure",
     "monotone_explorer",
     "BOXES",

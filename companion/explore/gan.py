@@ -22,34 +22,22 @@ from ..figures import Choice, Slider, interactive
 from ..gan import (
     centers_for,
     criterion_values,
-    critic_experiment,
-    dstar_experiment,
     gda_paths,
     log_normal,
-    penalty_of_linear_critic,
-    snapshot_metrics,
 )
 from ..theme import OKABE_ITO, side_by_side
 from ._plot import figure, legend, line, points
 
 __all__ = [
     "GRID",
-    "log_normal",
-    "criterion_values",
     "criterion_figure",
     "criterion_explorer",
     "gradient_figure",
-    "dstar_experiment",
     "dstar_figure",
-    "centers_for",
-    "snapshot_metrics",
     "training_figure",
     "training_explorer",
-    "critic_experiment",
     "critic_figure",
-    "penalty_of_linear_critic",
     "digits_figure",
-    "gda_paths",
     "gda_figure",
 ]
 

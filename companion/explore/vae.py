@@ -39,10 +39,8 @@ __all__ = [
     "image_grid",
     "traversal_figure",
     "latent_traversal",
-    "beta_table",
     "beta_figure",
     "beta_explorer",
-    "iwae_curve",
     "iwae_figure",
     "cavi_example",
     "cavi_figure",
@@ -53,8 +51,6 @@ F64 = torch.float64
 _GREYS = [[0.0, "#ffffff"], [1.0, "#111111"]]  # images: white paper, near-black ink
 _HI, _BLUE, _GREY7 = OKABE_ITO[5], OKABE_ITO[0], OKABE_ITO[7]
 # Computed in companion.vae; the chapter reads them under their explore names.
-beta_table = vae.rate_distortion_table
-iwae_curve = vae.iwae_curve
 
 
 # --- pPCA: the ELBO identity made visible ----------------------------------------------------
@@ -393,7 +389,7 @@ def beta_explorer(
     models: dict[float, VAE], x: torch.Tensor, *, n_samples: int = 40, mode: str | None = None
 ):
     """A slider over the β of a family of trained β-VAEs (their index on the slider)."""
-    table = beta_table(models, x)
+    table = vae.rate_distortion_table(models, x)
     betas = sorted(table)
     n_samples = check_int(n_samples, "n_samples", minimum=1)
     pictures = {}
