@@ -1,7 +1,7 @@
 """Argument checks shared by the companion's numerical modules.
 
-Every public function of :mod:`companion.information` and :mod:`companion.divergences` (and of
-later modules) validates its inputs with these helpers before computing anything, so that a
+Every public function of the topic modules validates its inputs with these helpers before
+computing anything, so that a
 reader who passes a Python list, an integer tensor, a vector that does not sum to one or a
 covariance that is not positive definite gets an error naming the argument, what was expected and
 what was received — instead of a silent ``nan`` several lines later.
@@ -15,6 +15,17 @@ Conventions
   that do not match, matrices that are not symmetric positive definite.
 * Nothing is repaired silently: probability vectors are never renormalised, covariances are never
   symmetrised or jittered.
+* Ranges are arguments of the helpers, not hand-written ``if``s: ``check_real(sigma, "sigma",
+  positive=True)`` says "sigma must be > 0; got -1", ``check_real(p, "p", low=0, high=1)``
+  "p must lie in [0, 1]; got 1.5"; ``check_int`` takes ``minimum`` and ``maximum``;
+  ``check_choice`` names the options.
+* Iteration counts (``n_steps``, ``n_iter``, ``steps`` of samplers and solvers) are capped at
+  :data:`MAX_ITERATIONS` by :func:`check_iterations`, numbers of layers at :data:`MAX_LAYERS`:
+  a huge count is refused at once instead of running for hours.
+* A module's ``forward`` (run in every training step) checks kinds and shapes but not values
+  (``check_tensor(..., finite=False)``): NaN in gives NaN out there.
+
+``tests/test_bad_input.py`` walks every public callable with such bad inputs.
 
 The checks look at the values (``.detach()``), so they never enter the autograd graph. On a GPU
 each data-dependent check synchronises once; that is the price of a clear error.
@@ -25,6 +36,7 @@ from __future__ import annotations
 import math
 import numbers
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -34,6 +46,7 @@ __all__ = [
     "check_finite",
     "as_tensor_param",
     "check_positive",
+    "check_values",
     "check_interval",
     "check_probability",
     "check_spd",
@@ -41,11 +54,25 @@ __all__ = [
     "check_same_device",
     "check_real",
     "check_int",
+    "check_iterations",
+    "check_dim",
+    "check_rows",
+    "check_array",
+    "check_callable",
+    "check_choice",
+    "check_probability_pair",
+    "check_same_shape",
     "log_of_base",
+    "MAX_ITERATIONS",
+    "MAX_LAYERS",
 ]
 
 #: Largest allowed deviation of a probability vector's sum from one.
 PROBABILITY_ATOL = 1e-6
+
+#: Largest iteration count (``n_iter``, ``n_steps``, ``steps`` of a sampler or solver) that the
+#: companion accepts: a larger one would run for hours instead of failing, so it is refused.
+MAX_ITERATIONS = 10**7
 
 
 def _kind(x: object) -> str:
@@ -73,6 +100,7 @@ def check_tensor(
     ndim: int | tuple[int, ...] | None = None,
     allow_empty: bool = False,
     allow_inf: bool = False,
+    finite: bool = True,
 ) -> Tensor:
     """Check that ``x`` is a non-empty floating-point tensor without NaN (or inf).
 
@@ -88,6 +116,9 @@ def check_tensor(
         Whether a tensor with zero elements is acceptable.
     allow_inf
         Whether ±inf entries are acceptable (NaN never is).
+    finite
+        ``False`` skips the look at the values (kind and shape only): for a module's
+        ``forward``, where a finiteness check would synchronise the GPU on every training step.
 
     Returns
     -------
@@ -112,26 +143,133 @@ def check_tensor(
         )
     if not allow_empty and x.numel() == 0:
         raise ValueError(f"{name} is empty (shape {tuple(x.shape)}); it needs at least one value")
-    return check_finite(x, name, allow_inf=allow_inf)
+    return check_finite(x, name, allow_inf=allow_inf) if finite else x
 
 
-def check_real(value: object, name: str) -> float:
-    """Check that ``value`` is a finite real Python number (not a bool) and return it as float."""
+def check_array(x: object, name: str, *, allow_empty: bool = True) -> np.ndarray:
+    """``x`` (a NumPy array, a list, a number) as a float64 NumPy array of finite values."""
+    if isinstance(x, Tensor):
+        x = check_tensor(x, name, allow_empty=allow_empty).detach().cpu().numpy()
+    try:
+        arr = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be an array of real numbers; got {_kind(x)}") from None
+    if not allow_empty and arr.size == 0:
+        raise ValueError(f"{name} is empty; it needs at least one value")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return arr
+
+
+def check_rows(x: object, name: str, dim: int, *, finite: bool = True) -> Tensor:
+    """Check that ``x`` is a floating tensor of ``dim``-dimensional points, shape ``(n, dim)``."""
+    x = check_tensor(x, name, ndim=2, finite=finite)
+    if x.shape[1] != dim:
+        raise ValueError(f"{name} must have shape (n, {dim}); got {tuple(x.shape)}")
+    return x
+
+
+def _bounds_text(low, high, low_open, high_open) -> str:
+    """``"be > 0"``, ``"lie in [0, 1)"``... : the allowed range in words, for error messages."""
+    if high is None:
+        return f"be {'>' if low_open else '>='} {low:g}"
+    if low is None:
+        return f"be {'<' if high_open else '<='} {high:g}"
+    opening, closing = "(" if low_open else "[", ")" if high_open else "]"
+    return f"lie in {opening}{low:g}, {high:g}{closing}"
+
+
+def check_real(
+    value: object,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    positive: bool = False,
+) -> float:
+    """Check that ``value`` is a finite real number (not a bool) and return it as a float.
+
+    ``low`` / ``high`` bound it (inclusive unless ``low_open`` / ``high_open``), e.g.
+    ``check_real(sigma, "sigma", low=0, low_open=True)`` for a scale: the error then reads
+    "sigma must be > 0; got -1.0". ``positive=True`` is short for ``low=0, low_open=True``.
+    NumPy scalars are accepted (they are real numbers).
+    """
+    if positive:
+        low, low_open = 0.0, True
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number; got {_kind(value)}")
     value = float(value)
     if not math.isfinite(value):
         raise ValueError(f"{name} must be finite; got {value}")
+    too_low = low is not None and (value <= low if low_open else value < low)
+    too_high = high is not None and (value >= high if high_open else value > high)
+    if too_low or too_high:
+        raise ValueError(
+            f"{name} must {_bounds_text(low, high, low_open, high_open)}; got {value:g}"
+        )
     return value
 
 
-def check_int(value: object, name: str, *, minimum: int = 1) -> int:
-    """Check that ``value`` is a Python integer (not a bool) no smaller than ``minimum``."""
+def check_int(
+    value: object, name: str, *, minimum: int | None = 1, maximum: int | None = None
+) -> int:
+    """Check that ``value`` is an integer (not a bool) in ``[minimum, maximum]`` and return it.
+
+    ``None`` leaves that side unbounded; NumPy integers are accepted.
+    """
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer; got {_kind(value)}")
-    if value < minimum:
+    if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be >= {minimum}; got {value}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be <= {maximum}; got {value}")
     return int(value)
+
+
+def check_iterations(value: object, name: str = "n_steps", *, minimum: int = 1) -> int:
+    """An iteration count in ``[minimum, MAX_ITERATIONS]`` (10**7): larger ones are refused
+    instead of running for hours."""
+    value = check_int(value, name, minimum=minimum)
+    if value > MAX_ITERATIONS:
+        raise ValueError(
+            f"{name} must be <= {MAX_ITERATIONS:.0e} (MAX_ITERATIONS); got {value}, which "
+            "would run for hours"
+        )
+    return value
+
+
+#: Largest number of layers (or blocks) a companion model accepts.
+MAX_LAYERS = 1_000
+
+
+def check_dim(dim: object, x: Tensor, name: str = "dim") -> int:
+    """Check that ``dim`` is an integer that indexes a dimension of ``x`` (negative allowed)."""
+    if isinstance(dim, bool) or not isinstance(dim, numbers.Integral):
+        raise TypeError(f"{name} must be an integer; got {_kind(dim)}")
+    if not -max(x.ndim, 1) <= dim < max(x.ndim, 1):
+        raise ValueError(
+            f"{name}={dim} is out of range for a tensor of shape {tuple(x.shape)} "
+            f"(valid: {-max(x.ndim, 1)} to {max(x.ndim, 1) - 1})"
+        )
+    return int(dim)
+
+
+def check_callable(f: object, name: str):
+    """Check that ``f`` can be called (a function, a module, a distribution's method...)."""
+    if not callable(f):
+        raise TypeError(f"{name} must be callable; got {_kind(f)}")
+    return f
+
+
+def check_choice(value: object, name: str, options) -> object:
+    """Check that ``value`` is one of ``options`` (compared with ``==``) and return it."""
+    options = tuple(options)
+    # compared with options of its own type only: no numpy/tensor elementwise ==, no True == 1
+    if not any(type(value) is type(option) and value == option for option in options):
+        raise ValueError(f"{name} must be one of {options}; got {value!r}")
+    return value
 
 
 def as_tensor_param(value: object, name: str, like: Tensor | None = None) -> Tensor:
@@ -154,6 +292,33 @@ def check_positive(x: Tensor, name: str) -> Tensor:
     values = x.detach()
     if (values <= 0).any():
         raise ValueError(f"{name} must be > 0 everywhere; got a value of {values.min().item():g}")
+    return x
+
+
+def check_values(
+    x: Tensor,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    positive: bool = False,
+) -> Tensor:
+    """Raise ``ValueError`` unless every entry of ``x`` lies within the bounds, which read as in
+    :func:`check_real` (e.g. ``positive=True``: every entry > 0)."""
+    if positive:
+        low, low_open = 0.0, True
+    values = x.detach()
+    bad = torch.zeros_like(values, dtype=torch.bool)
+    if low is not None:
+        bad |= values <= low if low_open else values < low
+    if high is not None:
+        bad |= values >= high if high_open else values > high
+    if bad.any():
+        offender = values[bad].flatten()[0].item()
+        where = _bounds_text(low, high, low_open, high_open)
+        raise ValueError(f"{name} must {where} everywhere; got {offender:g}")
     return x
 
 
@@ -190,6 +355,8 @@ def check_probability(
     an error, because it usually means a bug upstream.
     """
     p = check_tensor(p, name, min_ndim=1)
+    for d in (dim,) if not isinstance(dim, tuple) else dim:
+        check_dim(d, p)
     values = p.detach()
     if (values < 0).any():
         raise ValueError(
@@ -239,6 +406,29 @@ def check_spd(cov: object, name: str, *, rtol: float = 1e-8) -> Tensor:
     return chol
 
 
+def check_probability_pair(p: object, q: object, dim: int = -1) -> tuple[Tensor, Tensor]:
+    """Validate two probability tensors ``p`` and ``q`` over the same outcomes along ``dim``."""
+    p = check_probability(p, "p", dim)
+    q = check_probability(q, "q", dim)
+    check_same_device({"p": p, "q": q})
+    if p.shape[dim] != q.shape[dim]:
+        raise ValueError(
+            f"p and q must have the same number of outcomes along dim={dim}; "
+            f"got {p.shape[dim]} and {q.shape[dim]} (shapes {tuple(p.shape)} and {tuple(q.shape)})"
+        )
+    check_broadcastable(p, q, "p", "q")
+    return p, q
+
+
+def check_same_shape(a: Tensor, b: Tensor, name_a: str, name_b: str) -> None:
+    """Raise ``ValueError`` unless tensors ``a`` and ``b`` have exactly the same shape."""
+    if a.shape != b.shape:
+        raise ValueError(
+            f"{name_a} (shape {tuple(a.shape)}) and {name_b} (shape {tuple(b.shape)}) "
+            "must have the same shape"
+        )
+
+
 def check_broadcastable(a: Tensor, b: Tensor, name_a: str, name_b: str) -> torch.Size:
     """Return the broadcast shape of ``a`` and ``b`` or raise a ``ValueError`` naming both."""
     try:
@@ -268,8 +458,8 @@ def log_of_base(base: object) -> float | None:
     """
     if base is None:
         return None
-    value = check_real(base, "base")
-    if value <= 0 or value == 1:
+    value = check_real(base, "base", low=0, low_open=True)
+    if value == 1:
         raise ValueError(
             f"base must be > 0 and != 1 (e.g. 2 for bits), or None for nats; got {base}"
         )

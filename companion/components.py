@@ -39,7 +39,15 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor
 
-from ._validate import check_int, check_interval, check_real, check_tensor
+from ._validate import (
+    check_choice,
+    check_dim,
+    check_int,
+    check_interval,
+    check_real,
+    check_same_shape,
+    check_tensor,
+)
 
 __all__ = [
     "ACTIVATIONS",
@@ -152,15 +160,13 @@ def activation_derivative(name: str, x: Tensor) -> Tensor:
 
 # -- softmax ---------------------------------------------------------------------------------------
 def _temperature(t: object) -> float:
-    t = check_real(t, "temperature")
-    if t <= 0:
-        raise ValueError(f"temperature must be > 0; got {t}")
-    return t
+    return check_real(t, "temperature", positive=True)
 
 
 def log_softmax(z: Tensor, temperature: float = 1.0, dim: int = -1) -> Tensor:
     """``log softmax(z / T)`` along ``dim``, stable for large logits (eq-comp-softmax)."""
     z = check_tensor(z, "z", min_ndim=1)
+    dim = check_dim(dim, z)
     s = z / _temperature(temperature)
     s = s - s.amax(dim=dim, keepdim=True).detach()
     return s - torch.log(torch.exp(s).sum(dim=dim, keepdim=True))
@@ -259,9 +265,7 @@ def layer_norm(
     nd = check_int(normalized_dims, "normalized_dims")
     if nd > x.ndim:
         raise ValueError(f"normalized_dims={nd} exceeds x's {x.ndim} dimensions")
-    eps = check_real(eps, "eps")
-    if eps < 0:
-        raise ValueError(f"eps must be >= 0; got {eps}")
+    eps = check_real(eps, "eps", low=0)
     dims = tuple(range(-nd, 0))
     mu = x.mean(dim=dims, keepdim=True)
     var = ((x - mu) ** 2).mean(dim=dims, keepdim=True)
@@ -511,6 +515,8 @@ def locally_connected_param_count(
 ) -> int:
     """A layer wired like a valid, stride-1 conv but with no weight sharing:
     ``(pqc + 1) (m − p + 1)(n − q + 1) K`` (every output unit has its own weights and bias)."""
+    if not isinstance(image, (list, tuple)) or len(image) != 3:
+        raise ValueError(f"image must be (height, width, channels); got {image!r}")
     m, n, c = (check_int(v, "image size") for v in image)
     p, q = _pair(kernel, "kernel", 1)
     k = check_int(filters, "filters")
@@ -531,8 +537,7 @@ def rnn_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity: str = "tanh")
     """
     for t, name in ((x, "x"), (h, "h"), (w_ih, "w_ih"), (w_hh, "w_hh")):
         check_tensor(t, name, ndim=2)
-    if nonlinearity not in ("tanh", "relu"):
-        raise ValueError(f"nonlinearity must be 'tanh' or 'relu'; got {nonlinearity!r}")
+    check_choice(nonlinearity, "nonlinearity", ("tanh", "relu"))
     a = _linear(x, w_ih, b_ih) + _linear(h, w_hh, b_hh)
     return torch.tanh(a) if nonlinearity == "tanh" else a.clamp(min=0)
 
@@ -586,8 +591,7 @@ def recurrent_jacobian_norms(
             f"need w_hh (d, d), h0 (d,), inputs (T, d) with one d; got {tuple(w_hh.shape)}, "
             f"{tuple(h0.shape)}, {tuple(inputs.shape)}"
         )
-    if nonlinearity not in ("tanh", "linear"):
-        raise ValueError(f"nonlinearity must be 'tanh' or 'linear'; got {nonlinearity!r}")
+    check_choice(nonlinearity, "nonlinearity", ("tanh", "linear"))
     jac = torch.eye(d, dtype=h0.dtype, device=h0.device)
     h, jacs = h0, []
     for x in inputs:
@@ -608,21 +612,14 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 
 def _reduce(loss: Tensor, reduction: str) -> Tensor:
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"reduction must be one of {_REDUCTIONS}; got {reduction!r}")
+    check_choice(reduction, "reduction", _REDUCTIONS)
     if reduction == "mean":
         return loss.mean()
     return loss.sum() if reduction == "sum" else loss
 
 
 def _check_pair(pred: Tensor, target: Tensor, pname: str) -> None:
-    check_tensor(pred, pname)
-    check_tensor(target, "target")
-    if pred.shape != target.shape:
-        raise ValueError(
-            f"{pname} (shape {tuple(pred.shape)}) and target (shape {tuple(target.shape)}) "
-            "must have the same shape"
-        )
+    check_same_shape(check_tensor(pred, pname), check_tensor(target, "target"), pname, "target")
 
 
 def binary_cross_entropy(p: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
@@ -676,10 +673,7 @@ def mse_loss(pred: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
 
 
 def _gamma(gamma: object) -> float:
-    gamma = check_real(gamma, "gamma")
-    if gamma < 0:
-        raise ValueError(f"gamma must be >= 0; got {gamma}")
-    return gamma
+    return check_real(gamma, "gamma", low=0)
 
 
 def focal_loss(

@@ -53,10 +53,7 @@ def _seed(seed: object) -> int | None:
 
 
 def _noise(value: object, name: str) -> float:
-    value = check_real(value, name)
-    if value < 0:
-        raise ValueError(f"{name} must be >= 0; got {value}")
-    return value
+    return check_real(value, name, low=0)
 
 
 def _dtype(dtype: object) -> torch.dtype:
@@ -90,9 +87,7 @@ def ring_centers(
     """The ``modes`` means of :func:`ring`: equally spaced on the circle of ``radius``, the first
     at angle 0; shape ``(modes, 2)``."""
     modes = check_int(modes, "modes", minimum=1)
-    radius = check_real(radius, "radius")
-    if radius <= 0:
-        raise ValueError(f"radius must be > 0; got {radius}")
+    radius = check_real(radius, "radius", positive=True)
     angles = 2 * math.pi * np.arange(modes) / modes
     return _out(radius * np.stack([np.cos(angles), np.sin(angles)], axis=1), dtype, device)
 
@@ -103,9 +98,7 @@ def grid_centers(
     """The ``side²`` means of :func:`grid`: a square lattice with ``spacing`` between neighbours,
     centred at the origin (side 5, spacing 2 gives coordinates −4, −2, 0, 2, 4)."""
     side = check_int(side, "side", minimum=1)
-    spacing = check_real(spacing, "spacing")
-    if spacing <= 0:
-        raise ValueError(f"spacing must be > 0; got {spacing}")
+    spacing = check_real(spacing, "spacing", positive=True)
     axis = spacing * (np.arange(side) - (side - 1) / 2)
     xx, yy = np.meshgrid(axis, axis, indexing="ij")
     return _out(np.stack([xx.ravel(), yy.ravel()], axis=1), dtype, device)

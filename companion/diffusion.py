@@ -31,7 +31,17 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
-from ._validate import check_int, check_real, check_tensor
+from ._validate import (
+    MAX_LAYERS,
+    check_broadcastable,
+    check_choice,
+    check_int,
+    check_iterations,
+    check_positive,
+    check_real,
+    check_rows,
+    check_tensor,
+)
 from .models import (
     GenerativeModel,
     batches,
@@ -89,8 +99,7 @@ class NoiseSchedule:
         cosine_s: float = 0.008,
         max_beta: float = 0.999,
     ) -> None:
-        if kind not in _KINDS:
-            raise ValueError(f"kind must be one of {_KINDS}; got {kind!r}")
+        check_choice(kind, "kind", _KINDS)
         T = check_int(T, "T", minimum=1)
         beta_start = check_real(beta_start, "beta_start")
         beta_end = check_real(beta_end, "beta_end")
@@ -233,8 +242,7 @@ class NoiseSchedule:
     def sampling_variance(self, t: int | Tensor, variance: str = "beta_tilde") -> Tensor:
         """σ_t² of the reverse step: β_t (``"beta"``) or β̃_t (``"beta_tilde"``). Both give 0 at
         t = 1, where the sampler returns the mean (as Ho et al. and diffusers do)."""
-        if variance not in _VARIANCES:
-            raise ValueError(f"variance must be one of {_VARIANCES}; got {variance!r}")
+        check_choice(variance, "variance", _VARIANCES)
         t = self._check_t(t)
         value = self._get(variance, t)
         first = torch.as_tensor(t, device=value.device) == 1  # t may live on a GPU, the table not
@@ -270,10 +278,10 @@ class NoiseSchedule:
         s = self._check_t(s, "s", minimum=0)
         if not isinstance(t, int) or not isinstance(s, int) or s >= t:
             raise ValueError(f"ddim_step needs Python ints s < t; got t={t}, s={s}")
-        eta = check_real(eta, "eta")
-        if eta < 0:
-            raise ValueError(f"eta must be >= 0; got {eta}")
+        eta = check_real(eta, "eta", low=0)
         x0 = self.predict_x0(xt, t, eps)
+        if noise is not None:
+            noise = self._check_xt(xt, "xt", t, noise, "noise")[1]
         ab_t, ab_s = self._tables["alpha_bar"][t], self._tables["alpha_bar"][s]
         sigma2 = eta**2 * (1 - ab_s) / (1 - ab_t) * (1 - ab_t / ab_s)
         out = ab_s.sqrt().item() * x0 + (1 - ab_s - sigma2).clamp(min=0).sqrt().item() * eps
@@ -286,9 +294,7 @@ class NoiseSchedule:
         """The ``steps`` times a DDIM run visits, from T down: round(i·T/steps) for
         i = steps..1 (diffusers' ``timestep_spacing="trailing"``, shifted by one); the run then
         ends at t = 0."""
-        steps = check_int(steps, "steps", minimum=1)
-        if steps > self.T:
-            raise ValueError(f"steps must be <= T = {self.T}; got {steps}")
+        steps = check_int(steps, "steps", minimum=1, maximum=self.T)  # at most T
         times = [round(i * self.T / steps) for i in range(steps, 0, -1)]
         return [max(1, t) for t in times]
 
@@ -309,8 +315,7 @@ class NoiseSchedule:
     def elbo_weight(self, t: int | Tensor, variance: str = "beta_tilde") -> Tensor:
         """λ_t = β_t² / (2 σ_t² α_t (1 − ᾱ_t)) with σ_t² = β_t or β̃_t (eq-diffusion-weight):
         the factor in front of ‖ε − ε_θ‖² in the bound's term L_{t−1}, t ≥ 2."""
-        if variance not in _VARIANCES:
-            raise ValueError(f"variance must be one of {_VARIANCES}; got {variance!r}")
+        check_choice(variance, "variance", _VARIANCES)
         t = self._check_t(t)
         if (torch.as_tensor(t) < 2).any():
             raise ValueError("the weight λ_t is defined for t >= 2 (L_0 is a decoder term)")
@@ -345,6 +350,7 @@ def timestep_embedding(t: Tensor, dim: int, max_period: float = 10_000.0) -> Ten
     dim = check_int(dim, "dim", minimum=2)
     if dim % 2:
         raise ValueError(f"dim must be even; got {dim}")
+    max_period = check_real(max_period, "max_period", positive=True)
     half = dim // 2
     freqs = torch.exp(
         -math.log(max_period) * torch.arange(half, dtype=torch.float32, device=t.device) / half
@@ -359,6 +365,9 @@ class EpsilonMLP(nn.Module):
 
     def __init__(self, dim: int = 2, hidden: int = 128, layers: int = 3, emb_dim: int = 32):
         super().__init__()
+        dim, hidden = check_int(dim, "dim"), check_int(hidden, "hidden")
+        layers = check_int(layers, "layers", maximum=MAX_LAYERS)
+        emb_dim = check_int(emb_dim, "emb_dim", minimum=2)
         self.emb_dim = emb_dim
         self.time = nn.Sequential(nn.Linear(emb_dim, hidden), nn.SiLU(), nn.Linear(hidden, hidden))
         self.inp = nn.Linear(dim, hidden)
@@ -367,6 +376,7 @@ class EpsilonMLP(nn.Module):
         self.act = nn.SiLU()
 
     def forward(self, x: Tensor, t: Tensor) -> Tensor:
+        check_rows(x, "x", self.inp.in_features, finite=False)
         temb = self.time(timestep_embedding(t, self.emb_dim))
         h = self.act(self.inp(x) + temb)
         for layer in self.hidden:
@@ -377,6 +387,18 @@ class EpsilonMLP(nn.Module):
 def gaussian_kl(mean1: Tensor, var1: Tensor, mean2: Tensor, var2: Tensor) -> Tensor:
     """KL(N(mean1, var1·I) ‖ N(mean2, var2·I)) in nats, summed over the last dimension
     (variances broadcast against the means)."""
+    mean1, mean2 = (
+        check_tensor(mean1, "mean1", min_ndim=1),
+        check_tensor(mean2, "mean2", min_ndim=1),
+    )
+    var1, var2 = check_tensor(var1, "var1"), check_tensor(var2, "var2")
+    check_positive(var1, "var1")
+    check_positive(var2, "var2")
+    check_broadcastable(mean1, mean2, "mean1", "mean2")
+    check_broadcastable(var1, mean1, "var1", "mean1")
+    check_broadcastable(var2, mean2, "var2", "mean2")
+    if var1.ndim > mean1.ndim or var2.ndim > mean2.ndim:
+        raise ValueError("var1 and var2 must not have more dimensions than the means")
     var1, var2 = var1.expand_as(mean1), var2.expand_as(mean2)
     return 0.5 * (torch.log(var2 / var1) + (var1 + (mean1 - mean2) ** 2) / var2 - 1).sum(-1)
 
@@ -401,8 +423,7 @@ def ddpm_sample(
     if not callable(eps_fn) or not isinstance(schedule, NoiseSchedule):
         raise TypeError("ddpm_sample needs a callable eps_fn and a NoiseSchedule")
     x = check_tensor(x_T, "x_T", ndim=2)
-    if variance not in _VARIANCES:
-        raise ValueError(f"variance must be one of {_VARIANCES}; got {variance!r}")
+    check_choice(variance, "variance", _VARIANCES)
     keep = {int(r) for r in record}
     if any(r < 0 or r > schedule.T for r in keep):
         raise ValueError(f"record times must lie in 0..{schedule.T}")
@@ -430,6 +451,7 @@ def ddim_sample(
     if not callable(eps_fn) or not isinstance(schedule, NoiseSchedule):
         raise TypeError("ddim_sample needs a callable eps_fn and a NoiseSchedule")
     x = check_tensor(x_T, "x_T", ndim=2)
+    eta = check_real(eta, "eta", low=0)
     times = schedule.ddim_timesteps(steps)
     for t, s in zip(times, times[1:] + [0], strict=True):
         eps = eps_fn(x, _t_column(t, x))
@@ -454,12 +476,12 @@ def annealed_langevin(
     (t from T down to 1, geometrically spaced): at each level, ``steps_per_level`` updates
     x ← x + η s(x) + √(2η) z with η = step_scale·(1 − ᾱ_t) (eq-diffusion-langevin); finally
     x̂_0 at t = 1. A sampler that uses *only* the score, not the reverse chain."""
+    if not callable(eps_fn) or not isinstance(schedule, NoiseSchedule):
+        raise TypeError("annealed_langevin needs a callable eps_fn and a NoiseSchedule")
     x = check_tensor(x, "x", ndim=2)
-    levels = check_int(levels, "levels", minimum=1)
-    steps_per_level = check_int(steps_per_level, "steps_per_level", minimum=1)
-    step_scale = check_real(step_scale, "step_scale")
-    if step_scale <= 0:
-        raise ValueError(f"step_scale must be > 0; got {step_scale}")
+    levels = check_iterations(levels, "levels")
+    steps_per_level = check_iterations(steps_per_level, "steps_per_level")
+    step_scale = check_real(step_scale, "step_scale", positive=True)
     # geometric spacing in t: the levels crowd near t = 1, where q(x_t) changes fastest
     grid = torch.logspace(0, math.log10(schedule.T), levels, dtype=F64).tolist()
     times = sorted({min(schedule.T, max(1, round(v))) for v in grid})
@@ -477,9 +499,7 @@ def gaussian_eps(mean: Tensor, std: float, schedule: NoiseSchedule) -> EpsFn:
     """The exact (Bayes-optimal) ε-predictor for data N(mean, std² I) (eq-diffusion-gauss-eps):
     E[ε | x_t] = √(1 − ᾱ_t) (x_t − √ᾱ_t μ) / (ᾱ_t σ² + 1 − ᾱ_t)."""
     mean = check_tensor(mean, "mean", ndim=1)
-    std = check_real(std, "std")
-    if std <= 0:
-        raise ValueError(f"std must be > 0; got {std}")
+    std = check_real(std, "std", positive=True)
 
     def eps(x: Tensor, t: Tensor) -> Tensor:
         ab = schedule._get("alpha_bar", t, x)
@@ -501,9 +521,7 @@ def sliced_wasserstein(
     if x.shape != y.shape:
         raise ValueError(f"x and y must have the same shape; got {tuple(x.shape)}, {y.shape}")
     projections = check_int(projections, "projections", minimum=1)
-    p = check_real(p, "p")
-    if p < 1:
-        raise ValueError(f"p must be >= 1; got {p}")
+    p = check_real(p, "p", low=1)
     gen = torch.Generator().manual_seed(check_int(seed, "seed", minimum=0))
     theta = torch.randn(x.shape[1], projections, generator=gen, dtype=F64)
     theta = theta / theta.norm(dim=0, keepdim=True)
@@ -535,7 +553,7 @@ class DiffusionModel(GenerativeModel):
     ) -> None:
         dim = check_int(dim, "dim", minimum=1)
         hidden = check_int(hidden, "hidden", minimum=1)
-        layers = check_int(layers, "layers", minimum=1)
+        layers = check_int(layers, "layers", minimum=1, maximum=MAX_LAYERS)
         emb_dim = check_int(emb_dim, "emb_dim", minimum=2)
         if emb_dim % 2:
             raise ValueError(f"emb_dim must be even; got {emb_dim}")
@@ -559,10 +577,10 @@ class DiffusionModel(GenerativeModel):
         return self.noise.T
 
     def standardize(self, x: Tensor) -> Tensor:
-        return (x - self.shift) / self.scale
+        return (check_rows(x, "x", self.shift.shape[0]) - self.shift) / self.scale
 
     def unstandardize(self, z: Tensor) -> Tensor:
-        return z * self.scale + self.shift
+        return check_rows(z, "z", self.shift.shape[0]) * self.scale + self.shift
 
     def eps(self, z: Tensor, t: Tensor) -> Tensor:
         """ε_θ(z_t, t) on standardised coordinates; ``t`` one long per row (1..T)."""
@@ -593,8 +611,7 @@ class DiffusionModel(GenerativeModel):
         L_0 = −log N(x_0; μ_θ(x_1, 1), β_1 I) (a Gaussian decoder with variance β_1, since β̃_1 = 0);
         L_T = KL(q(x_T|x_0) ‖ N(0, I)). Returns the three parts and their sum ``"bound"``, in the
         data's coordinates (d·log scale added to L_0)."""
-        if variance not in _VARIANCES:
-            raise ValueError(f"variance must be one of {_VARIANCES}; got {variance!r}")
+        check_choice(variance, "variance", _VARIANCES)
         x = check_tensor(x, "x", ndim=2)
         if x.shape[1] != self.config["dim"]:
             raise ValueError(f"x must have {self.config['dim']} columns; got {tuple(x.shape)}")

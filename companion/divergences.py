@@ -37,7 +37,7 @@ from ._validate import (
     check_broadcastable,
     check_int,
     check_positive,
-    check_probability,
+    check_probability_pair,
     check_real,
     check_same_device,
     check_spd,
@@ -113,20 +113,6 @@ def _js_terms(a: Tensor, b: Tensor) -> Tensor:
     m = 0.5 * (a + b)
     m = torch.where((a > 0) & (m == 0), a, m)
     return _kl_terms(a, m)
-
-
-def _check_pair(p: object, q: object, dim: int) -> tuple[Tensor, Tensor]:
-    """Validate two probability tensors over the same outcomes along ``dim``."""
-    p = check_probability(p, "p", dim)
-    q = check_probability(q, "q", dim)
-    check_same_device({"p": p, "q": q})
-    if p.shape[dim] != q.shape[dim]:
-        raise ValueError(
-            f"p and q must have the same number of outcomes along dim={dim}; "
-            f"got {p.shape[dim]} and {q.shape[dim]} (shapes {tuple(p.shape)} and {tuple(q.shape)})"
-        )
-    check_broadcastable(p, q, "p", "q")
-    return p, q
 
 
 def _check_order(p: object) -> float:
@@ -225,7 +211,7 @@ def kl_discrete(p: Tensor, q: Tensor, dim: int = -1, base: float | None = None) 
     Tensor
         The broadcast shape with ``dim`` removed.
     """
-    p, q = _check_pair(p, q, dim)
+    p, q = check_probability_pair(p, q, dim)
     return _in_base(_kl_terms(p, q).sum(dim=dim), base)
 
 
@@ -256,7 +242,7 @@ def js_discrete(p: Tensor, q: Tensor, dim: int = -1, base: float | None = None) 
     Tensor
         The broadcast shape with ``dim`` removed.
     """
-    p, q = _check_pair(p, q, dim)
+    p, q = check_probability_pair(p, q, dim)
     value = 0.5 * (_js_terms(p, q).sum(dim=dim) + _js_terms(q, p).sum(dim=dim))
     return _in_base(value, base)
 
@@ -281,7 +267,7 @@ def total_variation(p: Tensor, q: Tensor, dim: int = -1) -> Tensor:
     Tensor
         The broadcast shape with ``dim`` removed.
     """
-    p, q = _check_pair(p, q, dim)
+    p, q = check_probability_pair(p, q, dim)
     return 0.5 * (p - q).abs().sum(dim=dim)
 
 
@@ -309,7 +295,7 @@ def hellinger(p: Tensor, q: Tensor, dim: int = -1) -> Tensor:
     Tensor
         The broadcast shape with ``dim`` removed.
     """
-    p, q = _check_pair(p, q, dim)
+    p, q = check_probability_pair(p, q, dim)
     squared = 0.5 * (torch.sqrt(p) - torch.sqrt(q)).square().sum(dim=dim)
     return torch.sqrt(squared)
 
@@ -537,24 +523,31 @@ def wasserstein_1d(x: Tensor, y: Tensor, p: float = 1) -> Tensor:
         powered = gaps if p == 1 else gaps.pow(p)
         value = powered.mean(dim=-1)
     else:
-        # Jump points of the quantile functions, scaled by n*m to integers: i*m (for x) and j*n
-        # (for y). Their merged order is known in closed form, so no sort is needed:
-        # a_i = i*m is preceded by ceil(i*m/n) of the b_j, and b_j = j*n by floor(j*n/m) + 1 of
-        # the a_i (ties put a before b).
-        dev = x.device
-        i = torch.arange(n + 1, device=dev)
-        j = torch.arange(m + 1, device=dev)
-        grid = torch.empty(n + m + 2, dtype=torch.int64, device=dev)
-        grid[i + (i * m + n - 1) // n] = i * m
-        grid[j + (j * n) // m + 1] = j * n
-        starts = grid[:-1]
-        lengths = (grid[1:] - starts).to(x.dtype) / (n * m)
-        ix = torch.clamp(starts // m, max=n - 1)
-        iy = torch.clamp(starts // n, max=m - 1)
-        gaps = (xs[..., ix] - ys[..., iy]).abs()
-        powered = gaps if p == 1 else gaps.pow(p)
-        value = (powered * lengths).sum(dim=-1)
+        value = _unequal_quantile_sum(xs, ys, p)
     return value if p == 1 else value.pow(1.0 / p)
+
+
+def _unequal_quantile_sum(xs: Tensor, ys: Tensor, p: float) -> Tensor:
+    """``W_p^p`` of two sorted sample sets of different sizes ``n != m``.
+
+    Jump points of the quantile functions, scaled by n*m to integers: i*m (for x) and j*n (for
+    y). Their merged order is known in closed form, so no sort is needed: a_i = i*m is preceded
+    by ceil(i*m/n) of the b_j, and b_j = j*n by floor(j*n/m) + 1 of the a_i (ties put a before b).
+    """
+    n, m = xs.shape[-1], ys.shape[-1]
+    dev = xs.device
+    i = torch.arange(n + 1, device=dev)
+    j = torch.arange(m + 1, device=dev)
+    grid = torch.empty(n + m + 2, dtype=torch.int64, device=dev)
+    grid[i + (i * m + n - 1) // n] = i * m
+    grid[j + (j * n) // m + 1] = j * n
+    starts = grid[:-1]
+    lengths = (grid[1:] - starts).to(xs.dtype) / (n * m)
+    ix = torch.clamp(starts // m, max=n - 1)
+    iy = torch.clamp(starts // n, max=m - 1)
+    gaps = (xs[..., ix] - ys[..., iy]).abs()
+    powered = gaps if p == 1 else gaps.pow(p)
+    return (powered * lengths).sum(dim=-1)
 
 
 def _cost_matrix(x: Tensor, y: Tensor, p: float) -> Tensor:
@@ -576,6 +569,24 @@ def _cost_matrix(x: Tensor, y: Tensor, p: float) -> Tensor:
 # bound, a kernel entry that underflowed to 0 stands for a plan entry below 1e-308 * _ABSORB**2,
 # about 1e-208: nothing, at float64 resolution.
 _ABSORB = 1e50
+
+
+def _sinkhorn_first_iteration(scaled: Tensor, a: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """The first Sinkhorn iteration in the log domain: the potentials ``f, g`` (units of eps)
+    and the re-centred kernel ``exp(f_i + g_j - C_ij / eps)`` (see :func:`_sinkhorn_solve`)."""
+    n, m = scaled.shape
+    # column step from f = 0: g_j = log b_j - logsumexp_i(-C_ij / eps)
+    col_min = scaled.amin(dim=0)
+    work = torch.sub(col_min[None, :], scaled).exp_()
+    g = col_min - math.log(m) - torch.log(work.sum(dim=0))
+    # row step: f_i = log a_i - logsumexp_j(g_j - C_ij / eps), shifted by the row maximum
+    torch.sub(g[None, :], scaled, out=work)
+    row_max = work.amax(dim=1)
+    work.sub_(row_max[:, None]).exp_()
+    row_sum = work.sum(dim=1)
+    f = -math.log(n) - row_max - torch.log(row_sum)
+    # exp(f_i + g_j - C_ij / eps) = work_ij * exp(f_i + row_max_i) = work_ij * a_i / row_sum_i
+    return f, g, work.mul_((a / row_sum)[:, None])
 
 
 def _sinkhorn_solve(scaled: Tensor, max_iter: int, tol: float) -> tuple[Tensor, int, float]:
@@ -608,18 +619,7 @@ def _sinkhorn_solve(scaled: Tensor, max_iter: int, tol: float) -> tuple[Tensor, 
     dtype, dev = scaled.dtype, scaled.device
     a = torch.full((n,), 1.0 / n, dtype=dtype, device=dev)
     b = torch.full((m,), 1.0 / m, dtype=dtype, device=dev)
-    # column step from f = 0: g_j = log b_j - logsumexp_i(-C_ij / eps)
-    col_min = scaled.amin(dim=0)
-    work = torch.sub(col_min[None, :], scaled).exp_()
-    g = col_min - math.log(m) - torch.log(work.sum(dim=0))
-    # row step: f_i = log a_i - logsumexp_j(g_j - C_ij / eps), shifted by the row maximum
-    torch.sub(g[None, :], scaled, out=work)
-    row_max = work.amax(dim=1)
-    work.sub_(row_max[:, None]).exp_()
-    row_sum = work.sum(dim=1)
-    f = -math.log(n) - row_max - torch.log(row_sum)
-    # exp(f_i + g_j - C_ij / eps) = work_ij * exp(f_i + row_max_i) = work_ij * a_i / row_sum_i
-    kernel = work.mul_((a / row_sum)[:, None])
+    f, g, kernel = _sinkhorn_first_iteration(scaled, a)
     u = torch.ones(n, dtype=dtype, device=dev)
     v = torch.ones(m, dtype=dtype, device=dev)
     iterations = 1
@@ -647,14 +647,10 @@ def _sinkhorn_checked(
     x: object, y: object, epsilon: object, p: object, max_iter: object, tol: object
 ) -> tuple[Tensor, Tensor]:
     x, y = _check_clouds(x, y)
-    epsilon = check_real(epsilon, "epsilon")
-    if epsilon <= 0:
-        raise ValueError(f"epsilon must be > 0; got {epsilon:g}")
+    epsilon = check_real(epsilon, "epsilon", positive=True)
     p = _check_order(p)
     max_iter = check_int(max_iter, "max_iter", minimum=1)
-    tol = check_real(tol, "tol")
-    if tol <= 0:
-        raise ValueError(f"tol must be > 0; got {tol:g}")
+    tol = check_real(tol, "tol", positive=True)
     with torch.no_grad():
         scaled = _cost_matrix(x.detach(), y.detach(), p).div_(epsilon)
         plan, iterations, err = _sinkhorn_solve(scaled, max_iter, tol)
@@ -695,12 +691,7 @@ def sinkhorn_plan(
 
 
 def sinkhorn(
-    x: Tensor,
-    y: Tensor,
-    epsilon: float,
-    p: float = 2,
-    max_iter: int = 1000,
-    tol: float = 1e-9,
+    x: Tensor, y: Tensor, epsilon: float, p: float = 2, max_iter: int = 1000, tol: float = 1e-9
 ) -> Tensor:
     r"""Entropy-regularised optimal transport cost between two point clouds (Sinkhorn).
 
@@ -716,21 +707,17 @@ def sinkhorn(
     most ``epsilon * log(m)``). Note: this is a cost, comparable to :math:`W_p^p`, not to
     :math:`W_p`.
 
-    **Stability.** The classic scaling form multiplies by ``exp(-C / epsilon)``, which underflows
-    to zero for small ``epsilon`` (``0 / 0 = nan``). Here the first iteration runs in the log
-    domain (``logsumexp``), and later ones multiply by a kernel re-centred on the current dual
-    potentials, ``exp((f_i + g_j - C_ij) / epsilon)``, folding the scalings back into the
-    potentials whenever they drift past ``1e+-50``. Nothing underflows however small ``epsilon``
-    is, and each iteration costs two matrix-vector products, like the classic method.
+    **Stability.** Unlike the classic ``exp(-C / epsilon)`` scaling (``0 / 0 = nan`` for small
+    ``epsilon``), the first iteration runs in the log domain and later ones multiply by a kernel
+    re-centred on the dual potentials, ``exp((f_i + g_j - C_ij) / epsilon)``: nothing underflows
+    however small ``epsilon`` is, at two matrix-vector products per iteration.
 
-    **Convergence is never assumed.** Each iteration enforces the row marginals exactly; the loop
-    stops when the column-marginal error ``||P^T 1 - b||_2 <= tol``. If that has not happened
-    after ``max_iter`` iterations, :class:`SinkhornConvergenceError` (a ``RuntimeError``) is
-    **raised** rather than a warning issued — an unconverged plan gives a wrong cost. Small
-    ``epsilon`` needs more iterations (roughly proportional to ``1/epsilon``).
+    **Convergence is never assumed.** Each iteration enforces the row marginals; the loop stops
+    when ``||P^T 1 - b||_2 <= tol``, else after ``max_iter`` iterations it **raises**
+    :class:`SinkhornConvergenceError` (an unconverged plan gives a wrong cost). Small ``epsilon``
+    needs more iterations (roughly proportional to ``1/epsilon``).
 
-    **Gradients.** The iterations run under :func:`torch.no_grad` and the result is detached;
-    differentiate through an unrolled implementation if you need gradients.
+    **Gradients.** None: the iterations run under :func:`torch.no_grad` (the result is detached).
 
     Parameters
     ----------
@@ -928,7 +915,7 @@ class Mixture:
 
     def log_pdf(self, x: Tensor) -> Tensor:
         """``log p(x)`` elementwise (a log-sum-exp over the components)."""
-        x = torch.as_tensor(x)
+        x = check_tensor(x, "x", allow_empty=True)
         terms = [
             math.log(w) + torch.distributions.Normal(x.new_tensor(m), x.new_tensor(s)).log_prob(x)
             for w, m, s in self.components
@@ -937,6 +924,7 @@ class Mixture:
 
     def cdf(self, x: Tensor) -> Tensor:
         """``P(X <= x)`` elementwise."""
+        x = check_tensor(x, "x", allow_empty=True)
         # erfc keeps the far left tail accurate (1 + erf would round it to 0).
         return sum(
             w * 0.5 * torch.erfc(-(x - m) / (s * math.sqrt(2))) for w, m, s in self.components
@@ -993,9 +981,7 @@ def divergence_table(p: Mixture, q: Mixture, bandwidth: float = 1.0) -> dict[str
     """
     if not isinstance(p, Mixture) or not isinstance(q, Mixture):
         raise TypeError("p and q must be Mixture objects")
-    h = check_real(bandwidth, "bandwidth")
-    if h <= 0:
-        raise ValueError(f"bandwidth must be > 0, got {h}")
+    h = check_real(bandwidth, "bandwidth", positive=True)
     gp, gq = _mixture_on_grid(p), _mixture_on_grid(q)
     exact = _gaussian_rows(p, q) if p.is_gaussian and q.is_gaussian else {}
     out: dict[str, tuple] = {}
@@ -1022,9 +1008,7 @@ def disjoint_values(theta: float, cells: int = 2000) -> dict[str, float]:
     JS and KL use the two distributions discretised on a common grid of ``cells`` cells per unit
     length (exact for θ on that grid); W₁ uses ``cells`` quantile points of each.
     """
-    theta = check_real(theta, "theta")
-    if theta < 0:
-        raise ValueError(f"theta must be >= 0, got {theta}")
+    theta = check_real(theta, "theta", low=0)
     n = check_int(cells, "cells", minimum=1)
     k = round(theta * n)
     p = torch.zeros(n + k, dtype=_F64)
@@ -1055,6 +1039,12 @@ def ot_assignment_cost(x: Tensor, y: Tensor) -> float:
 def batch_sqdist(a: Tensor, b: Tensor) -> Tensor:
     """Squared distances ``(R, n, m)`` between batched clouds ``(R, n, d)`` and ``(R, m, d)``
     (``torch.cdist`` is slow on many small batches)."""
+    a, b = check_tensor(a, "a", ndim=3), check_tensor(b, "b", ndim=3)
+    if a.shape[0] != b.shape[0] or a.shape[2] != b.shape[2]:
+        raise ValueError(
+            f"a (R, n, d) and b (R, m, d) need the same R and d; got {tuple(a.shape)}, "
+            f"{tuple(b.shape)}"
+        )
     d2 = a.square().sum(-1)[:, :, None] + b.square().sum(-1)[:, None, :] - 2 * a @ b.mT
     return d2.clamp_min(0)
 
@@ -1062,10 +1052,17 @@ def batch_sqdist(a: Tensor, b: Tensor) -> Tensor:
 def mmd2_from_sqdist(dxx: Tensor, dyy: Tensor, dxy: Tensor, bandwidth: float):
     """``(unbiased, biased)`` batched RBF MMD² from the three squared-distance matrices of
     :func:`batch_sqdist` (the same estimators as :func:`mmd2`)."""
-    h = check_real(bandwidth, "bandwidth")
-    if h <= 0:
-        raise ValueError(f"bandwidth must be > 0, got {h}")
+    h = check_real(bandwidth, "bandwidth", positive=True)
+    dxx, dyy = check_tensor(dxx, "dxx", ndim=3), check_tensor(dyy, "dyy", ndim=3)
+    dxy = check_tensor(dxy, "dxy", ndim=3)
     n, m = dxx.shape[1], dyy.shape[1]
+    if dxx.shape[2] != n or dyy.shape[2] != m or dxy.shape != (dxx.shape[0], n, m):
+        raise ValueError(
+            f"need dxx (R, n, n), dyy (R, m, m), dxy (R, n, m); got {tuple(dxx.shape)}, "
+            f"{tuple(dyy.shape)}, {tuple(dxy.shape)}"
+        )
+    if n < 2 or m < 2 or dxy.shape[0] != dyy.shape[0]:
+        raise ValueError("the unbiased estimate needs n, m >= 2 and one batch size R")
     kxx, kyy = torch.exp(-dxx / (2 * h * h)), torch.exp(-dyy / (2 * h * h))
     cross = 2 * torch.exp(-dxy / (2 * h * h)).mean((1, 2))
     sum_xx, sum_yy = kxx.sum((1, 2)), kyy.sum((1, 2))
@@ -1095,9 +1092,7 @@ def mmd2_gaussian_shift(shift: float, bandwidth: float, dim: int = 2) -> float:
     """Population MMD² between N(0, I_d) and N(shift·e₁, I_d) for the RBF kernel of bandwidth h:
     ``2 (h²/(h²+2))^{d/2} (1 − exp(−shift²/(2(h²+2))))``."""
     shift = check_real(shift, "shift")
-    h = check_real(bandwidth, "bandwidth")
-    if h <= 0:
-        raise ValueError(f"bandwidth must be > 0, got {h}")
+    h = check_real(bandwidth, "bandwidth", positive=True)
     d = check_int(dim, "dim", minimum=1)
     v = h**2 + 2.0
     return 2 * (h**2 / v) ** (d / 2) * (1 - math.exp(-(shift**2) / (2 * v)))

@@ -60,6 +60,7 @@ import plotly.io as pio
 
 from . import theme
 from ._mode import ENV_MODE, resolve_mode
+from ._validate import check_real
 from .device import single_thread
 
 __all__ = [
@@ -85,12 +86,7 @@ def _check_name(name: Any, what: str) -> str:
 
 
 def _check_number(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{what} must be a real number, got {type(value).__name__}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{what} must be finite, got {value}")
-    return value
+    return check_real(value, what)
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from ._validate import check_int, check_real, check_tensor
+from ._validate import MAX_LAYERS, check_array, check_choice, check_int, check_real, check_tensor
+from ._validate import check_rows as _check_rows
 from .models import (
     GenerativeModel,
     batches,
@@ -67,13 +68,6 @@ __all__ = [
 #: Architectures :class:`Flow` can build: couplings only (RealNVP), or Glow's step
 #: (ActNorm → LU linear → coupling).
 KINDS = ("realnvp", "glow")
-
-
-def _check_rows(x: object, name: str, dim: int) -> Tensor:
-    x = check_tensor(x, name, ndim=2)
-    if x.shape[1] != dim:
-        raise ValueError(f"{name} must have shape (n, {dim}); got {tuple(x.shape)}")
-    return x
 
 
 def _check_reverse(reverse: object) -> bool:
@@ -145,10 +139,8 @@ class AffineCoupling(FlowLayer):
             raise ValueError(f"mask needs at least one 0 and one 1; got {mask}")
         self.dim = len(mask)
         hidden = check_int(hidden, "hidden", minimum=1)
-        depth = check_int(depth, "depth", minimum=1)
-        bound = check_real(bound, "bound")
-        if bound <= 0:
-            raise ValueError(f"bound must be > 0; got {bound}")
+        depth = check_int(depth, "depth", minimum=1, maximum=MAX_LAYERS)
+        bound = check_real(bound, "bound", positive=True)
         self.bound = bound
         idx_a = [i for i, m in enumerate(mask) if m == 1]
         idx_b = [i for i, m in enumerate(mask) if m == 0]
@@ -163,6 +155,7 @@ class AffineCoupling(FlowLayer):
 
     def scale_shift(self, x_a: Tensor) -> tuple[Tensor, Tensor]:
         """The bounded log-scale ``s`` and shift ``t`` for the conditioning part ``x_a``."""
+        x_a = _check_rows(x_a, "x_a", len(self.idx_a), finite=False)
         raw, shift = self.net(x_a).chunk(2, dim=-1)
         return self.bound * torch.tanh(raw / self.bound), shift
 
@@ -344,10 +337,9 @@ class Flow(GenerativeModel):
             dim=dim, layers=layers, hidden=hidden, depth=depth, bound=bound, kind=kind, seed=seed
         )
         self.dim = check_int(dim, "dim", minimum=2)
-        layers = check_int(layers, "layers", minimum=1)
+        layers = check_int(layers, "layers", minimum=1, maximum=MAX_LAYERS)
         seed = check_int(seed, "seed", minimum=0)
-        if kind not in KINDS:
-            raise ValueError(f"kind must be one of {KINDS}; got {kind!r}")
+        check_choice(kind, "kind", KINDS)
         steps: list[FlowLayer] = []
         for k in range(layers):
             flip = k % 2 == 1
@@ -581,8 +573,7 @@ PRETRAINED = {
 
 def pretrained(name: str, *, device=None) -> Flow:
     """Load the shipped flow for ``"moons"``, ``"ring"`` or ``"swissroll"`` (hash-checked)."""
-    if name not in ("moons", "ring", "swissroll"):
-        raise ValueError(f"name must be 'moons', 'ring' or 'swissroll'; got {name!r}")
+    check_choice(name, "name", ("moons", "ring", "swissroll"))
     return load_pretrained(f"flow_{name}", Flow, device=device)
 
 
@@ -593,9 +584,7 @@ def pretrained(name: str, *, device=None) -> Flow:
 
 
 def _check_delta(delta: object) -> float:
-    delta = check_real(delta, "delta")
-    if delta <= 0:
-        raise ValueError(f"delta must be > 0; got {delta}")
+    delta = check_real(delta, "delta", positive=True)
     return delta
 
 
@@ -605,6 +594,11 @@ def sinh_arcsinh(x, eps: float, delta: float, *, reverse: bool = False):
     import numpy as np
 
     eps, delta = check_real(eps, "eps"), _check_delta(delta)
+    x = (
+        check_tensor(x, "x", allow_empty=True)
+        if isinstance(x, torch.Tensor)
+        else check_array(x, "x")
+    )
     lib = torch if isinstance(x, torch.Tensor) else np
     if reverse:
         inner = (lib.arcsinh(x) + eps) / delta

@@ -115,9 +115,7 @@ def ramp(t: Tensor, n: float) -> Tensor:
     ``n >= 1`` may be any real number (the width of the ramp is ``1/n``).
     """
     t = check_tensor(t, "t", min_ndim=1)
-    n = check_real(n, "n")
-    if n < 1:
-        raise ValueError(f"n must be >= 1; got {n:g}")
+    n = check_real(n, "n", low=1)
     return (n * (t - 0.5) + 0.5).clamp(0.0, 1.0)
 
 
@@ -133,9 +131,7 @@ def fixed_point_iterates(T: Callable[[Tensor], Tensor], x0: Tensor | float, step
     """
     if not callable(T):
         raise TypeError(f"T must be callable; got {type(T).__name__}")
-    steps = check_int(steps, "steps", minimum=0)
-    if steps > 1_000_000:
-        raise ValueError(f"steps must be at most 1e6; got {steps}")
+    steps = check_int(steps, "steps", minimum=0, maximum=1_000_000)
     x = (
         torch.tensor(check_real(x0, "x0"), dtype=torch.float64)
         if not isinstance(x0, Tensor)
@@ -186,13 +182,6 @@ def _pair(x: object, y: object) -> tuple[Tensor, Tensor]:
     return x, y
 
 
-def _positive(value: object, name: str) -> float:
-    value = check_real(value, name)
-    if value <= 0:
-        raise ValueError(f"{name} must be > 0; got {value:g}")
-    return value
-
-
 def _distances(x: Tensor, y: Tensor) -> Tensor:
     return torch.cdist(x, y, compute_mode="donot_use_mm_for_euclid_dist")
 
@@ -201,7 +190,7 @@ def rbf_kernel(x: Tensor, y: Tensor | None = None, bandwidth: float = 1.0) -> Te
     r"""Gram matrix of the Gaussian kernel :math:`k(a, b) = \exp(-\lVert a - b\rVert^2 / 2h^2)`
     ({eq}`eq-fa-kernels`), shape ``(n, m)``; ``y=None`` means ``y = x``."""
     x, y = _pair(x, y)
-    h = _positive(bandwidth, "bandwidth")
+    h = check_real(bandwidth, "bandwidth", positive=True)
     return torch.exp(-_distances(x, y).square() / (2.0 * h * h))
 
 
@@ -209,7 +198,7 @@ def laplace_kernel(x: Tensor, y: Tensor | None = None, bandwidth: float = 1.0) -
     r"""Gram matrix of the Laplace (exponential) kernel :math:`\exp(-\lVert a - b\rVert_2 / h)`
     ({eq}`eq-fa-kernels`)."""
     x, y = _pair(x, y)
-    h = _positive(bandwidth, "bandwidth")
+    h = check_real(bandwidth, "bandwidth", positive=True)
     return torch.exp(-_distances(x, y) / h)
 
 
@@ -220,9 +209,7 @@ def polynomial_kernel(
     ``p = degree >= 1`` and ``c = coef0 >= 0`` (with ``c < 0`` it need not be PSD)."""
     same = y is None
     x, y = _pair(x, y)
-    degree = check_int(degree, "degree", minimum=1)
-    if degree > 20:
-        raise ValueError(f"degree must be at most 20; got {degree}")
+    degree = check_int(degree, "degree", minimum=1, maximum=20)
     c = check_real(coef0, "coef0")
     if c < 0:
         raise ValueError(f"coef0 must be >= 0 (otherwise the kernel need not be PSD); got {c:g}")
@@ -295,6 +282,7 @@ def check_psd(K: Tensor, name: str = "K", rtol: float = 1e-9) -> Tensor:
     may be negative by rounding, so it must only be at least ``-rtol * n * max |eigenvalue|``.
     """
     K = check_tensor(K, name, ndim=2)
+    rtol = check_real(rtol, "rtol", low=0)
     if K.shape[0] != K.shape[1]:
         raise ValueError(f"{name} must be square; got shape {tuple(K.shape)}")
     scale = float(K.detach().abs().max())
@@ -342,7 +330,7 @@ class KernelRidge:
 
     def __init__(self, kernel: str | Callable = "rbf", lam: float = 1.0, **params):
         self.kernel = kernel
-        self.lam = _positive(lam, "lam")
+        self.lam = check_real(lam, "lam", positive=True)
         self.params = params
         self.x_: Tensor | None = None
         self.alpha_: Tensor | None = None
@@ -411,9 +399,7 @@ def gp_prior_samples(
     seed = check_int(seed, "seed", minimum=0)
     if jitter is None:
         jitter = max(1e-10, 10 * pts.shape[0] * torch.finfo(pts.dtype).eps)
-    jitter = check_real(jitter, "jitter")
-    if not 0 <= jitter < 1:
-        raise ValueError(f"jitter must lie in [0, 1); got {jitter:g}")
+    jitter = check_real(jitter, "jitter", low=0, high=1, high_open=True)
     K = gram(kernel, pts, **params)
     if not isinstance(kernel, str):
         check_psd(K, "the Gram matrix on the grid")

@@ -44,7 +44,14 @@ from torch.nn import functional as F
 from torch.optim.lr_scheduler import LambdaLR
 from torch.optim.swa_utils import get_ema_multi_avg_fn
 
-from ._validate import check_int, check_real, check_tensor
+from ._validate import (
+    check_broadcastable,
+    check_choice,
+    check_int,
+    check_real,
+    check_rows,
+    check_tensor,
+)
 from .device import resolve_device
 from .models import (
     FitRun,
@@ -93,8 +100,7 @@ LOG4 = math.log(4.0)
 
 
 def _check_loss(loss: object) -> str:
-    if loss not in LOSSES:
-        raise ValueError(f"loss must be one of {LOSSES}; got {loss!r}")
+    check_choice(loss, "loss", LOSSES)
     return loss  # type: ignore[return-value]
 
 
@@ -187,6 +193,7 @@ def optimal_discriminator_logit(log_p_data: Tensor, log_p_g: Tensor) -> Tensor:
     log_p_g = check_tensor(log_p_g, "log_p_g", allow_inf=True)
     if (log_p_data.detach() == math.inf).any() or (log_p_g.detach() == math.inf).any():
         raise ValueError("log-densities must be < +inf")
+    check_broadcastable(log_p_data, log_p_g, "log_p_data", "log_p_g")
     return log_p_data - log_p_g
 
 
@@ -195,9 +202,7 @@ def virtual_criterion(log_p_data: Tensor, log_p_g: Tensor, dx: float) -> Tensor:
     ``dx``: :math:`\\sum_i [p_{data}(x_i) \\log D^*(x_i) + p_g(x_i) \\log(1 - D^*(x_i))]\\,dx`,
     with D* in log space (:func:`optimal_discriminator_logit`). Points where a density is zero
     contribute nothing."""
-    dx = check_real(dx, "dx")
-    if dx <= 0:
-        raise ValueError(f"dx must be > 0; got {dx}")
+    dx = check_real(dx, "dx", positive=True)
     logit = optimal_discriminator_logit(log_p_data, log_p_g)
     if logit.shape != log_p_data.shape or logit.shape != log_p_g.shape:
         raise ValueError("log_p_data and log_p_g must have the same shape")
@@ -294,8 +299,7 @@ class GAN(GenerativeModel):
             raise TypeError(f"hidden must be a list of layer widths; got {hidden!r}")
         hidden = [check_int(h, "hidden width", minimum=1) for h in hidden]
         n_classes = check_int(n_classes, "n_classes", minimum=0)
-        if output not in ("identity", "sigmoid"):
-            raise ValueError(f"output must be 'identity' or 'sigmoid'; got {output!r}")
+        check_choice(output, "output", ("identity", "sigmoid"))
         if not isinstance(spectral_norm, bool):
             raise TypeError(f"spectral_norm must be True or False; got {spectral_norm!r}")
         n_snapshots = check_int(n_snapshots, "n_snapshots", minimum=0)
@@ -830,6 +834,8 @@ def criterion_curve(mus, sigma: float, stride: int = 4) -> Tensor:
     lp = log_normal(x, 0.0, 1.0)
     log_normal(x[:1], 0.0, sigma)  # validates sigma
     means = torch.tensor([check_real(m, "mu") for m in mus], dtype=x.dtype).unsqueeze(-1)
+    if means.numel() == 0:
+        raise ValueError("mus is empty; it needs at least one mean")
     lq = Normal(means, torch.tensor(float(sigma), dtype=x.dtype)).log_prob(x)  # one row per mean
     dx = _CRITERION_DX * stride
     return torch.stack([virtual_criterion(lp, row, dx) for row in lq])
@@ -909,6 +915,8 @@ def critic_experiment(steps: int = 400, seed: int = 0) -> dict[str, object]:
 def penalty_of_linear_critic(w: Tensor, b: float, real: Tensor, fake: Tensor) -> Tensor:
     """WGAN-GP's penalty for the linear critic f(x) = w·x + b, as computed by
     :func:`gradient_penalty` (autograd through random interpolates)."""
+    w, b = check_tensor(w, "w", ndim=1), check_real(b, "b")
+    real = check_rows(real, "real", w.shape[0])
 
     def critic(x):
         return x @ w + b

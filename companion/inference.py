@@ -27,6 +27,7 @@ from torch.distributions import MultivariateNormal
 from ._validate import (
     as_tensor_param,
     check_int,
+    check_iterations,
     check_positive,
     check_probability,
     check_real,
@@ -150,9 +151,7 @@ def simulate_mle(
     ``N(0, σ²)`` with the mean unknown, MLE the root of the ``1/n`` variance). Compare its
     variance with the Cramér–Rao bound ``1/(n I(θ))`` ({eq}`eq-inference-cramer-rao`).
     """
-    theta = check_real(theta, "theta")
-    if theta <= 0:
-        raise ValueError(f"theta must be > 0; got {theta}")
+    theta = check_real(theta, "theta", positive=True)
     n = check_int(n, "n", minimum=2)
     reps = check_int(reps, "reps")
     if n * reps > 50_000_000:
@@ -245,6 +244,7 @@ def gmm_m_step(x: Tensor, resp: Tensor, reg: float = 0.0) -> GMMParams:
     ``μ_k = Σ_i r_ik x_i / N_k`` and ``Σ_k = Σ_i r_ik (x_i − μ_k)(x_i − μ_k)ᵀ / N_k + reg·I``."""
     x = check_tensor(x, "x", ndim=2)
     resp = check_tensor(resp, "resp", ndim=2)
+    reg = check_real(reg, "reg", low=0)
     if resp.shape[0] != x.shape[0]:
         raise ValueError(f"resp needs one row per point ({x.shape[0]}); got {resp.shape[0]}")
     nk = resp.sum(0)
@@ -288,11 +288,9 @@ def gmm_em(
     """
     x = check_tensor(x, "x", ndim=2)
     k = check_int(k, "k")
-    steps = check_int(steps, "steps", minimum=0)
+    steps = check_iterations(steps, "steps", minimum=0)
     seed = check_int(seed, "seed", minimum=0)
-    reg = check_real(reg, "reg")
-    if reg < 0:
-        raise ValueError(f"reg must be >= 0; got {reg}")
+    reg = check_real(reg, "reg", low=0)
     if k > x.shape[0]:
         raise ValueError(f"k = {k} components need at least {k} points; got {x.shape[0]}")
     if isinstance(init, str):
@@ -604,7 +602,7 @@ def evolve(p: Tensor, p0: Tensor, steps: int) -> Tensor:
     p0 = check_probability(p0, "p0")
     if p0.shape != p.shape[:1]:
         raise ValueError(f"p0 must have shape ({p.shape[0]},); got {tuple(p0.shape)}")
-    steps = check_int(steps, "steps", minimum=0)
+    steps = check_iterations(steps, "steps", minimum=0)
     out = [p0]
     for _ in range(steps):
         out.append(out[-1] @ p)
@@ -615,6 +613,7 @@ def is_reversible(p: Tensor, atol: float = 1e-12) -> bool:
     """Whether ``P`` satisfies detailed balance ``π_i P_ij = π_j P_ji`` with its stationary
     ``π`` ({eq}`eq-inference-detailed-balance`)."""
     p = check_transition_matrix(p)
+    atol = check_real(atol, "atol", low=0)
     flow = stationary_distribution(p)[:, None] * p
     return bool(((flow - flow.mT).abs() <= atol).all())
 
@@ -644,6 +643,9 @@ def chain_diagnostics(samples: Tensor, burn: int, max_lag: int) -> dict[str, obj
 def mixture_1d_log_prob(z: Tensor, means: Tensor, sd: float) -> Tensor:
     """``log π`` of the equal mixture of ``N(means_k, sd²)`` at the first coordinate of
     ``z (chains, d)``: one value per chain (a log-sum-exp of ``torch.distributions.Normal``)."""
+    z = check_tensor(z, "z", ndim=2)
+    means = check_tensor(means, "means", ndim=1)
+    sd = check_real(sd, "sd", positive=True)
     comps = torch.distributions.Normal(means.to(z), torch.as_tensor(sd, dtype=z.dtype))
     logs = comps.log_prob(z[:, :1]) - math.log(means.numel())
     return torch.logsumexp(logs, dim=1)

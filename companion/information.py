@@ -28,11 +28,10 @@ from torch import Tensor
 
 from ._validate import (
     as_tensor_param,
-    check_broadcastable,
     check_interval,
     check_positive,
     check_probability,
-    check_same_device,
+    check_probability_pair,
     check_tensor,
     log_of_base,
 )
@@ -87,20 +86,6 @@ def _neg_xlogy(x: Tensor, y: Tensor) -> Tensor:
     x_safe = torch.where(positive, x, torch.zeros_like(x))
     y_safe = torch.where(positive, y, torch.ones_like(y))
     return torch.where(positive, -x_safe * torch.log(y_safe), torch.zeros_like(x))
-
-
-def _check_pair(p: object, q: object, dim: int) -> tuple[Tensor, Tensor]:
-    """Validate two probability tensors over the same outcomes along ``dim``."""
-    p = check_probability(p, "p", dim)
-    q = check_probability(q, "q", dim)
-    check_same_device({"p": p, "q": q})
-    if p.shape[dim] != q.shape[dim]:
-        raise ValueError(
-            f"p and q must have the same number of outcomes along dim={dim}; "
-            f"got {p.shape[dim]} and {q.shape[dim]} (shapes {tuple(p.shape)} and {tuple(q.shape)})"
-        )
-    check_broadcastable(p, q, "p", "q")
-    return p, q
 
 
 def entropy(p: Tensor, dim: int = -1, base: float | None = None) -> Tensor:
@@ -164,7 +149,7 @@ def cross_entropy(p: Tensor, q: Tensor, dim: int = -1, base: float | None = None
         The broadcast shape with ``dim`` removed. ``+inf`` wherever some outcome has
         ``q(x) = 0 < p(x)``; terms with ``p(x) = 0`` contribute 0 whatever ``q(x)`` is.
     """
-    p, q = _check_pair(p, q, dim)
+    p, q = check_probability_pair(p, q, dim)
     return _in_base(_neg_xlogy(p, q).sum(dim=dim), base)
 
 
@@ -319,7 +304,7 @@ from dataclasses import dataclass  # noqa: E402
 import numpy as np  # noqa: E402
 from torch.distributions import Normal  # noqa: E402
 
-from ._validate import check_int, check_real  # noqa: E402
+from ._validate import check_choice, check_int, check_real  # noqa: E402
 from .device import single_thread  # noqa: E402
 
 _F64 = torch.float64
@@ -327,20 +312,13 @@ _F64 = torch.float64
 
 def _real_in(value: object, name: str, low: float, high: float, *, closed: bool = True) -> float:
     """``value`` as a float, checked to be a finite real number in [low, high] (or (low, high))."""
-    x = check_real(value, name)
-    inside = low <= x <= high if closed else low < x < high
-    if not inside:
-        interval = f"[{low:g}, {high:g}]" if closed else f"({low:g}, {high:g})"
-        raise ValueError(f"{name} must lie in {interval}; got {x:g}")
-    return x
+    return check_real(value, name, low=low, high=high, low_open=not closed, high_open=not closed)
 
 
 def _choice(value: object, name: str, options: tuple[str, ...]) -> str:
     if not isinstance(value, str):
         raise TypeError(f"{name} must be one of {options}; got {type(value).__name__}")
-    if value not in options:
-        raise ValueError(f"{name} must be one of {options}; got {value!r}")
-    return value
+    return check_choice(value, name, options)
 
 
 #: Weights of the left (mean -s/2) and right (mean +s/2) components of the mixture p.
@@ -388,8 +366,7 @@ def mixture_log_density(x: torch.Tensor, separation: float) -> torch.Tensor:
         The distance ``s >= 0`` between the two component means.
     """
     s = _real_in(separation, "separation", 0.0, MAX_SEPARATION)
-    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-        raise TypeError("x must be a floating-point torch.Tensor")
+    x = check_tensor(x, "x", allow_empty=True)
     return _log_mix(x.to(_F64), s)
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
-from ._validate import check_int, check_spd, check_tensor
+from ._validate import check_int, check_real, check_spd, check_tensor
 from .device import resolve_device
 
 __all__ = [
@@ -116,6 +116,7 @@ def is_positive_definite(A: object, tol: float = 1e-12) -> bool:
     """Sylvester's criterion {eq}`eq-la-sylvester`: a symmetric ``A`` is positive definite iff
     every *leading* principal minor is ``> 0`` (here ``> tol · max|A_ij|^k``)."""
     A = _square(A)
+    tol = check_real(tol, "tol", low=0)
     _check_symmetric(A, 1e-10)
     scale = max(float(A.abs().max()), 1e-300)
     minors = leading_minors(A)
@@ -127,6 +128,7 @@ def is_positive_semidefinite(A: object, tol: float = 1e-12) -> bool:
     """A symmetric ``A`` is positive semi-definite iff **every** principal minor (not only the
     leading ones) is ``>= 0`` {eq}`eq-la-sylvester-psd`; ``>= -tol · max|A_ij|^k`` here."""
     A = _square(A)
+    tol = check_real(tol, "tol", low=0)
     _check_symmetric(A, 1e-10)
     scale = max(float(A.abs().max()), 1e-300)
     d = A.shape[0]
@@ -139,10 +141,13 @@ def is_positive_semidefinite(A: object, tol: float = 1e-12) -> bool:
 
 
 def condition_number(A: object) -> Tensor:
-    """``κ₂(A) = σ_max / σ_min`` (``inf`` for a singular matrix); for a symmetric positive
-    definite ``A`` it equals ``λ_max / λ_min``."""
+    """``κ₂(A) = σ_max / σ_min`` (``inf`` for a singular matrix, σ_min = 0; rounding can leave
+    a numerically singular one a huge finite value); for a symmetric positive definite ``A``
+    it equals ``λ_max / λ_min``."""
     A = _square(A)
     s = torch.linalg.svdvals(A)
+    if s[-1] == 0:  # singular: σ_min = 0 (and 0/0 for the zero matrix) means κ = inf
+        return torch.full_like(s[0], math.inf)
     return s[0] / s[-1]
 
 
@@ -439,7 +444,6 @@ def _gaussian_ll_free(x: Tensor, mu: Tensor, cov: Tensor) -> Tensor:
 
 
 # == moved from explore/linalg.py ==
-from ._validate import check_real  # noqa: E402
 
 
 def pca_cloud(angle_deg: float, ratio: float, n: int = 150, seed: int = 3) -> Tensor:

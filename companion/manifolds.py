@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ._validate import check_int, check_real, check_tensor
+from ._validate import check_array, check_finite, check_int, check_real, check_tensor
 
 __all__ = [
     "pca_spectrum",
@@ -165,10 +165,7 @@ def _pair(a: object, b: object) -> tuple[Tensor, Tensor]:
 
 
 def _fraction(t: object) -> float:
-    t = check_real(t, "t")
-    if not 0 <= t <= 1:
-        raise ValueError(f"t must lie in [0, 1]; got {t}")
-    return t
+    return check_real(t, "t", low=0, high=1)
 
 
 def lerp(z0: Tensor, z1: Tensor, t: float) -> Tensor:
@@ -211,6 +208,7 @@ def gaussian_norm_quantiles(d: int, probs: Tensor | list[float]) -> Tensor:
 
     d = check_int(d, "d", minimum=1)
     p = torch.as_tensor(probs, dtype=torch.float64).cpu()  # SciPy works on the CPU
+    check_finite(p, "probs")
     if ((p <= 0) | (p >= 1)).any():
         raise ValueError("probs must lie strictly between 0 and 1")
     return torch.from_numpy(np.sqrt(chi2.ppf(p.numpy(), d)))
@@ -292,7 +290,7 @@ def gaussian_norm_pdf(d: int, r: Tensor | np.ndarray) -> np.ndarray:
     from scipy.stats import chi
 
     d = check_int(d, "d", minimum=1)
-    return chi(d).pdf(np.asarray(r, dtype=np.float64))
+    return chi(d).pdf(check_array(r, "r"))
 
 
 def norm_along_paths(d: int, seed: int = 0, n_t: int = 41) -> dict[str, np.ndarray]:

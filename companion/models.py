@@ -71,7 +71,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
-from ._validate import check_int, check_real, check_tensor
+from ._validate import check_broadcastable, check_int, check_real, check_tensor
 from .device import resolve_device
 from .progress import progress as progress_bar
 
@@ -269,9 +269,7 @@ def merge_hyper(defaults: Mapping[str, object], hyper: Mapping[str, object]) -> 
 
 def check_lr(value: object, name: str = "lr") -> float:
     """A learning rate: a finite number > 0."""
-    value = check_real(value, name)
-    if value <= 0:
-        raise ValueError(f"{name} must be > 0; got {value}")
+    value = check_real(value, name, positive=True)
     return value
 
 
@@ -377,6 +375,16 @@ def fit_run(
         yield FitRun(steps, seed, dev, progress, data, generator)
 
 
+def _check_log_prob_args(x: object, mean: object, log_sigma: object) -> None:
+    """Kinds and shapes only (no look at the values: this runs in every training step)."""
+    x = check_tensor(x, "x", min_ndim=1, finite=False)
+    for name, t in (("mean", mean), ("log_sigma", log_sigma)):
+        if t is not None:
+            check_broadcastable(x, check_tensor(t, name, finite=False), "x", name)
+            if t.ndim > x.ndim:
+                raise ValueError(f"{name} has more dimensions than x: {tuple(t.shape)}")
+
+
 def gaussian_log_prob(
     x: Tensor,
     mean: Tensor | None = None,
@@ -393,6 +401,7 @@ def gaussian_log_prob(
 
     The one Gaussian log-density of the model families; its forms are the ones their losses were
     written with, so that training, and the shipped checkpoints, do not change by a bit."""
+    _check_log_prob_args(x, mean, log_sigma)
     if mean is None and log_sigma is None and not standardized:
         return -0.5 * (x.pow(2).sum(-1) + x.shape[-1] * LOG_2PI)
     z = x

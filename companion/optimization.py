@@ -31,7 +31,15 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
-from ._validate import check_int, check_real, check_tensor
+from ._validate import (
+    check_int,
+    check_iterations,
+    check_real,
+    check_same_shape,
+    check_tensor,
+    check_values,
+)
+from .device import resolve_device
 
 __all__ = [
     "Objective",
@@ -208,38 +216,23 @@ OBJECTIVES: dict[str, Callable[[], Objective]] = {
 
 
 def _lr(lr: object) -> float:
-    lr = check_real(lr, "lr")
-    if lr <= 0:
-        raise ValueError(f"lr must be > 0, got {lr}")
-    return lr
+    return check_real(lr, "lr", positive=True)
 
 
 def _hyper(value: object, name: str, low: float, high: float | None) -> float | Tensor:
     """A hyper-parameter: a real number, or a tensor of them (one per row of a batch of runs)
     in ``[low, high)`` (``(0, ∞)`` for ``high=None``, i.e. a learning rate)."""
+    bounds = {"positive": True} if high is None else {"low": low, "high": high, "high_open": True}
     if isinstance(value, Tensor):
-        v = check_tensor(value, name).detach()
-        bad = (v <= 0) if high is None else (v < low) | (v >= high)
-    else:
-        v = check_real(value, name)
-        bad = (v <= 0) if high is None else not low <= v < high
-    if bool(bad if isinstance(bad, bool) else bad.any()):
-        where = "> 0" if high is None else f"in [{low:g}, {high:g})"
-        raise ValueError(f"{name} must be {where}, got {value}")
-    return value if isinstance(value, Tensor) else v
+        return check_values(check_tensor(value, name), name, **bounds)
+    return check_real(value, name, **bounds)
 
 
 def _eps(value: object) -> float | Tensor:
     """The ε of RMSprop and Adam: a real number ``>= 0``, or a tensor of them (one per row)."""
     if isinstance(value, Tensor):
-        v = check_tensor(value, "eps").detach()
-        if bool((v < 0).any()):
-            raise ValueError(f"eps must be >= 0, got {value}")
-        return value
-    v = check_real(value, "eps")
-    if v < 0:
-        raise ValueError(f"eps must be >= 0, got {v}")
-    return v
+        return check_values(check_tensor(value, "eps"), "eps", low=0)
+    return check_real(value, "eps", low=0)
 
 
 class UpdateRule:
@@ -255,7 +248,13 @@ class UpdateRule:
     def reset(self) -> None:
         self.t = 0
 
-    def step(self, x: Tensor, g: Tensor) -> Tensor:  # pragma: no cover - abstract
+    def step(self, x: Tensor, g: Tensor) -> Tensor:
+        """One update from the point ``x`` with gradient ``g`` (finite tensors of one shape)."""
+        x, g = check_tensor(x, "x"), check_tensor(g, "g")
+        check_same_shape(x, g, "x", "g")
+        return self._update(x, g)
+
+    def _update(self, x: Tensor, g: Tensor) -> Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
 
@@ -268,7 +267,7 @@ class GradientDescent(UpdateRule):
         self.lr = _hyper(lr, "lr", 0, None)
         self.reset()
 
-    def step(self, x: Tensor, g: Tensor) -> Tensor:
+    def _update(self, x: Tensor, g: Tensor) -> Tensor:
         self.t += 1
         return x - self.lr * g
 
@@ -295,7 +294,7 @@ class Momentum(UpdateRule):
         super().reset()
         self.buffer: Tensor | None = None
 
-    def step(self, x: Tensor, g: Tensor) -> Tensor:
+    def _update(self, x: Tensor, g: Tensor) -> Tensor:
         self.t += 1
         self.buffer = g.clone() if self.buffer is None else self.momentum * self.buffer + g
         direction = g + self.momentum * self.buffer if self.nesterov else self.buffer
@@ -318,7 +317,7 @@ class RMSprop(UpdateRule):
         super().reset()
         self.square_avg: Tensor | None = None
 
-    def step(self, x: Tensor, g: Tensor) -> Tensor:
+    def _update(self, x: Tensor, g: Tensor) -> Tensor:
         self.t += 1
         prev = torch.zeros_like(g) if self.square_avg is None else self.square_avg
         if isinstance(self.alpha, Tensor) or isinstance(self.lr, Tensor):  # a batch of settings
@@ -351,7 +350,7 @@ class Adam(UpdateRule):
         self.m: Tensor | None = None
         self.v: Tensor | None = None
 
-    def step(self, x: Tensor, g: Tensor) -> Tensor:
+    def _update(self, x: Tensor, g: Tensor) -> Tensor:
         self.t += 1
         m = torch.zeros_like(g) if self.m is None else self.m
         v = torch.zeros_like(g) if self.v is None else self.v
@@ -381,7 +380,7 @@ class Adagrad(UpdateRule):
         super().reset()
         self.sum_sq: Tensor | None = None
 
-    def step(self, x: Tensor, g: Tensor) -> Tensor:
+    def _update(self, x: Tensor, g: Tensor) -> Tensor:
         self.t += 1
         prev = torch.zeros_like(g) if self.sum_sq is None else self.sum_sq
         clr = self.lr / (1 + (self.t - 1) * self.lr_decay)
@@ -425,12 +424,14 @@ def optimize(
     if not callable(grad_fn):
         raise TypeError("grad must be an Objective or a callable returning the gradient")
     x = check_tensor(x0, "x0")
-    steps = check_int(steps, "steps", minimum=1)
+    steps = check_iterations(steps, "steps")
     rule.reset()
+    # the unchecked update: a diverging run is drawn up to its inf/nan, not refused
+    update = rule._update if type(rule).step is UpdateRule.step else rule.step
     out = torch.full((steps + 1, *x.shape), math.nan, dtype=x.dtype, device=x.device)
     out[0] = x
     for t in range(1, steps + 1):
-        x = rule.step(x, grad_fn(x))
+        x = update(x, grad_fn(x))
         out[t] = x
         if stop_above is not None and not bool(torch.all(x.abs() <= stop_above)):
             break
@@ -493,9 +494,7 @@ def least_squares_problem(
     ``F(w) = ‖X w - y‖² / (2n)`` (the least-squares solution, not the generating weights).
     """
     n = check_int(n, "n", minimum=2)
-    noise = check_real(noise, "noise")
-    if noise < 0:
-        raise ValueError(f"noise must be >= 0, got {noise}")
+    noise = check_real(noise, "noise", low=0)
     gen = torch.Generator().manual_seed(check_int(seed, "seed", minimum=0))
     z = torch.randn(n, 2, generator=gen, dtype=F64)
     X = z @ torch.tensor([[1.0, 0.0], [0.6, 0.5]], dtype=F64)
@@ -720,9 +719,7 @@ def clip_grad_norm(grads: object, max_norm: float) -> tuple[list[Tensor], Tensor
     if not isinstance(grads, (list, tuple)) or len(grads) == 0:
         raise TypeError("grads must be a tensor or a non-empty list of tensors")
     grads = [check_tensor(g, f"grads[{i}]") for i, g in enumerate(grads)]
-    max_norm = check_real(max_norm, "max_norm")
-    if max_norm <= 0:
-        raise ValueError(f"max_norm must be > 0, got {max_norm}")
+    max_norm = check_real(max_norm, "max_norm", positive=True)
     total = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
     coef = torch.clamp(max_norm / (total + CLIP_EPS), max=1.0)
     return [g * coef for g in grads], total
@@ -809,8 +806,8 @@ def taylor_remainder_integral(
     if not callable(next_derivative):
         raise TypeError("next_derivative must be a function t -> f^(k+1)(t)")
     a, x = check_real(a, "a"), check_real(x, "x")
-    k = check_int(k, "k", minimum=0)
-    nodes = check_int(nodes, "nodes", minimum=1)
+    k = check_int(k, "k", minimum=0, maximum=170)  # 171! overflows a float
+    nodes = check_int(nodes, "nodes", minimum=1, maximum=10_000)
     u, w = _legendre(nodes)
     t = a + (x - a) * (u + 1) / 2  # nodes mapped from [-1, 1] to [a, x]
     integrand = next_derivative(t) * (x - t) ** k / math.factorial(k)
@@ -844,6 +841,7 @@ def random_hessian_minimum_fraction(
     samples = check_int(samples, "samples", minimum=1)
     if d * d * samples > 5 * 10**7:
         raise ValueError(f"d² · samples = {d * d * samples} is too large (at most 5e7)")
+    device = resolve_device(device)
     gen = torch.Generator(device=device).manual_seed(check_int(seed, "seed", minimum=0))
     A = torch.randn(samples, d, d, generator=gen, dtype=F64, device=device)
     eig = torch.linalg.eigvalsh((A + A.transpose(-1, -2)) / math.sqrt(2))
@@ -871,10 +869,8 @@ def gd_quadratic_run(log10_kappa: float, ratio: float, steps: int = 60) -> dict:
     ``(1 - 2mη(1 - Lη/2))^k (f(x_0) - f*)`` (``None`` when ``η ≥ 2/L``), and the measured
     per-step contraction of the gap over the last half of the run.
     """
-    kappa = 10 ** check_real(log10_kappa, "log10_kappa")
-    ratio = check_real(ratio, "ratio")
-    if ratio <= 0:
-        raise ValueError(f"ratio must be > 0, got {ratio}")
+    kappa = 10 ** check_real(log10_kappa, "log10_kappa", low=0, high=12)
+    ratio = check_real(ratio, "ratio", positive=True)
     steps = check_int(steps, "steps", minimum=2)
     obj = quadratic(kappa=kappa, L=1.0)
     lr = 2.0 * ratio / obj.smoothness

@@ -26,6 +26,7 @@ policy is ``J(π) = Σ_s μ₀(s) V^π(s)``. Random numbers come from a private 
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -35,6 +36,7 @@ from torch import Tensor
 from ._validate import (
     check_finite,
     check_int,
+    check_iterations,
     check_probability,
     check_real,
     check_same_device,
@@ -74,6 +76,8 @@ __all__ = [
 #: Moves of :func:`grid_world`, in action order: (row change, column change) and a symbol.
 GRID_ACTIONS = (((-1, 0), "↑"), ((0, 1), "→"), ((1, 0), "↓"), ((0, -1), "←"))
 _MAX_SEQUENCES = 1_000_000
+#: Largest grid-world side: the dense (S, A, S) transition tensor grows as side⁴.
+_MAX_GRID_SIDE = 64
 
 
 # == Markov decision processes =====================================================================
@@ -164,10 +168,9 @@ def grid_world(
     ``cliff_reward``; both are absorbing (every later step pays 0). States are numbered
     row-major, ``s = row · width + column``; the start distribution is the start cell.
     """
-    h, w = check_int(height, "height", minimum=2), check_int(width, "width", minimum=3)
-    slip = check_real(slip, "slip")
-    if not 0 <= slip <= 1:
-        raise ValueError(f"slip must lie in [0, 1]; got {slip}")
+    h = check_int(height, "height", minimum=2, maximum=_MAX_GRID_SIDE)
+    w = check_int(width, "width", minimum=3, maximum=_MAX_GRID_SIDE)
+    slip = check_real(slip, "slip", low=0, high=1)
     rewards_in = (check_real(goal_reward, "goal_reward"), check_real(cliff_reward, "cliff_reward"))
     cliff, start, goal = _grid_cells(h, w)
     n = h * w
@@ -282,9 +285,7 @@ def value_iteration(
     """
     if not isinstance(mdp, TabularMDP):
         raise TypeError(f"mdp must be a TabularMDP; got {type(mdp).__name__}")
-    tol = check_real(tol, "tol")
-    if tol <= 0:
-        raise ValueError(f"tol must be > 0; got {tol}")
+    tol = check_real(tol, "tol", positive=True)
     max_iter = check_int(max_iter, "max_iter")
     v = mdp.rewards.new_zeros(mdp.n_states) if initial is None else _check_values(mdp, initial)
     factor = mdp.gamma / (1 - mdp.gamma)
@@ -413,7 +414,8 @@ def reinforce_gradient(
     logits = check_tensor(logits, "logits", ndim=2)
     pi = torch.softmax(logits.detach().to(mdp.transitions.dtype), dim=1)
     _check_policy(mdp, pi)
-    n, horizon = check_int(n_episodes, "n_episodes"), check_int(horizon, "horizon")
+    n = check_iterations(n_episodes, "n_episodes")
+    horizon = check_iterations(horizon, "horizon")
     if not isinstance(reward_to_go, bool):
         raise TypeError(f"reward_to_go must be True or False; got {reward_to_go!r}")
     b = _baseline(mdp, pi, baseline)
@@ -488,9 +490,7 @@ class KLObjective:
 def kl_objective(probs: Tensor, ref: Tensor, rewards: Tensor, beta: float) -> KLObjective:
     """``E_π[r] − β KL(π ‖ π_ref)`` (eq-rl-kl-objective) for discrete ``π = probs``; ``β = 0``
     gives the plain expected reward."""
-    beta_ = check_real(beta, "beta")
-    if beta_ < 0:
-        raise ValueError(f"beta must be >= 0; got {beta_}")
+    beta_ = check_real(beta, "beta", low=0)
     ref, r, _ = _check_tilt(ref, rewards, 1.0)
     probs = check_probability(probs, "probs")
     if probs.shape != ref.shape:
@@ -506,7 +506,7 @@ def all_sequences(length: int, vocab: int, *, device=None) -> Tensor:
     """Every sequence of ``length`` tokens from ``{0, …, vocab − 1}``: int64 ``(vocab^length,
     length)`` in lexicographic order (refused above a million)."""
     length, vocab = check_int(length, "length"), check_int(vocab, "vocab", minimum=2)
-    if vocab**length > _MAX_SEQUENCES:
+    if length * math.log(vocab) > math.log(_MAX_SEQUENCES) + 1e-9 or vocab**length > _MAX_SEQUENCES:
         raise ValueError(f"{vocab}^{length} sequences are too many to enumerate")
     grid = torch.cartesian_prod(*[torch.arange(vocab)] * length).reshape(-1, length)
     return grid.to(resolve_device(device) if device is not None else "cpu")
@@ -588,10 +588,8 @@ def finetune(
     ``baseline`` the ``b`` of each sample is the mean of the other samples' shaped rewards
     (leave-one-out, so the estimate stays unbiased). ``beta = 0`` is the unregularised fine-tune.
     """
-    steps = check_fit_args(steps, seed, progress, default_steps=200)
-    beta = check_real(beta, "beta")
-    if beta < 0:
-        raise ValueError(f"beta must be >= 0; got {beta}")
+    steps = check_iterations(check_fit_args(steps, seed, progress, default_steps=200), "steps")
+    beta = check_real(beta, "beta", low=0)
     batch_size = check_int(batch_size, "batch_size", minimum=2)
     if not isinstance(baseline, bool):
         raise TypeError(f"baseline must be True or False; got {baseline!r}")
@@ -600,7 +598,7 @@ def finetune(
     dev = resolve_device(device)
     reference = copy.deepcopy(model).to(dev).eval().requires_grad_(False)
     policy = copy.deepcopy(model).to(dev).train().requires_grad_(True)
-    opt = torch.optim.Adam(policy.parameters(), lr=check_real(lr, "lr"))
+    opt = torch.optim.Adam(policy.parameters(), lr=check_real(lr, "lr", positive=True))
     track_every = check_int(track_every, "track_every")
     tracked, tracked_steps = [], []
     update = _reinforce_update(policy, reference, reward, opt, beta, batch_size, baseline, seed)
@@ -635,7 +633,7 @@ def greedy_grid_route(
     h, w = check_int(height, "height", minimum=2), check_int(width, "width", minimum=3)
     if len(actions) != h * w:
         raise ValueError(f"need one action per state ({h * w}); got {len(actions)}")
-    max_moves = check_int(max_moves, "max_moves", minimum=0)
+    max_moves = check_iterations(max_moves, "max_moves", minimum=0)
     cell, route = (h - 1, 0), [(h - 1, 0)]
     stop = {(h - 1, c) for c in range(1, w)}  # the cliff and the goal end an episode
     while cell not in stop and len(route) <= max_moves:

@@ -26,7 +26,8 @@ import torch
 from torch import Tensor
 from torch.distributions import Distribution
 
-from ._validate import check_int, check_real, check_tensor
+from ._validate import check_callable as _check_callable
+from ._validate import check_int, check_iterations, check_real, check_tensor
 from .models import seeded
 
 __all__ = [
@@ -97,12 +98,6 @@ class GradientEstimate:
     std_error: tuple[Tensor, ...]
     per_sample: tuple[Tensor, ...]
     n: int
-
-
-def _check_callable(f: object, name: str) -> Callable:
-    if not callable(f):
-        raise TypeError(f"{name} must be callable; got an object of type {type(f).__name__}")
-    return f
 
 
 def _check_distribution(dist: object, name: str) -> Distribution:
@@ -425,7 +420,7 @@ def mgf(family: str, t: Tensor, **params: float) -> Tensor:
 
 def moments_from_mgf(family: str, order: int = 2, **params: float) -> list[float]:
     """Raw moments ``E[X], …, E[X^order]`` as derivatives of :func:`mgf` at ``t = 0`` (autograd)."""
-    order = check_int(order, "order", minimum=1)
+    order = check_int(order, "order", minimum=1, maximum=20)
     t = torch.zeros((), dtype=torch.float64, requires_grad=True)
     y = mgf(family, t, **params)
     out = []
@@ -479,19 +474,36 @@ def pushforward_density(
     _check_callable(f, "f")
     _check_callable(log_prob, "log_prob")
     y = check_tensor(y, "y", ndim=1)
-    lo, hi = (check_real(v, n) for v, n in zip(support, ("support[0]", "support[1]"), strict=True))
-    if not lo < hi:
-        raise ValueError(f"support must be an interval (lo, hi) with lo < hi; got {support}")
+    lo, hi = _check_support(support)
     grid = check_int(grid, "grid", minimum=3)
-    iters = check_int(iters, "iters", minimum=1)
+    iters = check_iterations(iters, "iters")
     xs = torch.linspace(lo, hi, grid, dtype=y.dtype, device=y.device)
     with torch.no_grad():
         fx = f(xs)
     if not isinstance(fx, Tensor) or fx.shape != xs.shape:
         raise ValueError("f must be elementwise: a tensor in, a tensor of the same shape out")
     check_tensor(fx, "f(support grid)")
-    # Add f's turning points to the grid: near one, both preimages of a y can fall in one cell,
-    # where f - y does not change sign, and would be missed.
+    xs, fx = _add_turning_points(f, xs, fx, iters)
+    cells, rows = _bracketing_cells(fx, y)
+    root = _bisect_roots(f, xs, fx, cells, y[rows], iters)
+    contrib = torch.exp(log_prob(root)) / _derivative(f, root).abs()
+    out = torch.zeros_like(y)
+    out.index_add_(0, rows, contrib.to(y.dtype))
+    return out
+
+
+def _check_support(support: object) -> tuple[float, float]:
+    if not isinstance(support, (tuple, list)) or len(support) != 2:
+        raise ValueError(f"support must be an interval (lo, hi); got {support!r}")
+    lo, hi = (check_real(v, n) for v, n in zip(support, ("support[0]", "support[1]"), strict=True))
+    if not lo < hi:
+        raise ValueError(f"support must be an interval (lo, hi) with lo < hi; got {support}")
+    return lo, hi
+
+
+def _add_turning_points(f: Callable, xs: Tensor, fx: Tensor, iters: int) -> tuple[Tensor, Tensor]:
+    """Add f's turning points to the grid: near one, both preimages of a y can fall in one cell,
+    where f - y does not change sign, and would be missed."""
     step = torch.diff(fx)
     turn = torch.nonzero(step[:-1] * step[1:] < 0).flatten()
     if len(turn):
@@ -504,9 +516,16 @@ def pushforward_density(
         xs = torch.sort(torch.cat([xs, 0.5 * (a + b)])).values
         with torch.no_grad():
             fx = f(xs)
-    # Cell j = [x_j, x_{j+1}) holds a preimage of y when f(x_j) - y and f(x_{j+1}) - y differ in
-    # sign (a zero at the left end counts for this cell only, so no root is counted twice). With
-    # y sorted, each cell's y form one contiguous run, found by binary search.
+    return xs, fx
+
+
+def _bracketing_cells(fx: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+    """Pairs (cell, row of y) with a preimage of y[row] in the cell.
+
+    Cell j = [x_j, x_{j+1}) holds a preimage of y when f(x_j) - y and f(x_{j+1}) - y differ in
+    sign (a zero at the left end counts for this cell only, so no root is counted twice). With
+    y sorted, each cell's y form one contiguous run, found by binary search.
+    """
     y_sorted, order = torch.sort(y)
     fl, fr = fx[:-1].contiguous(), fx[1:].contiguous()
     up, down = fl < fr, fl > fr
@@ -518,10 +537,15 @@ def pushforward_density(
     cells = torch.repeat_interleave(torch.arange(len(fl), device=y.device), counts)
     offsets = torch.cumsum(counts, 0) - counts
     pos = start[cells] + torch.arange(len(cells), device=y.device) - offsets[cells]
-    rows = order[pos]
+    return cells, order[pos]
+
+
+def _bisect_roots(
+    f: Callable, xs: Tensor, fx: Tensor, cells: Tensor, target: Tensor, iters: int
+) -> Tensor:
+    """The root of f - target in each cell, by ``iters`` bisections."""
     a, b = xs[cells].clone(), xs[cells + 1].clone()
-    target = y[rows]
-    sign_a = torch.sign(fl[cells] - target)
+    sign_a = torch.sign(fx[:-1].contiguous()[cells] - target)
     with torch.no_grad():
         for _ in range(iters):
             mid = 0.5 * (a + b)
@@ -529,11 +553,7 @@ def pushforward_density(
             same = s == sign_a
             a = torch.where(same, mid, a)
             b = torch.where(same, b, mid)
-    root = torch.where(sign_a == 0, xs[cells], 0.5 * (a + b))
-    contrib = torch.exp(log_prob(root)) / _derivative(f, root).abs()
-    out = torch.zeros_like(y)
-    out.index_add_(0, rows, contrib.to(y.dtype))
-    return out
+    return torch.where(sign_a == 0, xs[cells], 0.5 * (a + b))
 
 
 # --- Gaussian conditioning -------------------------------------------------------------------
@@ -690,8 +710,8 @@ def gradient_estimator_variances(
     so the caller's random state is left alone."""
     repeats = check_int(repeats, "repeats", minimum=2)
     loc = torch.tensor(check_real(mu, "mu"), dtype=_F64)
-    scale = torch.tensor(check_real(sigma, "sigma"), dtype=_F64)
-    ns = np.asarray([check_int(int(n), "n", minimum=2) for n in ns])
+    scale = torch.tensor(check_real(sigma, "sigma", positive=True), dtype=_F64)
+    ns = np.asarray([check_int(n, "n", minimum=2, maximum=10**6) for n in ns])
     out: dict[str, list] = {k: [] for k in ("score", "reparam", "score_mean", "reparam_mean")}
     out.update(score_var_se=[], reparam_var_se=[])
     estimators = (("score", score_function_gradient), ("reparam", reparameterization_gradient))
@@ -807,7 +827,7 @@ def simple_function_integral(n: int) -> float:
     level sets of this ``f`` have the exact measure ``λ{f ≥ c} = √(1 − c)`` for ``c ∈ [0, 1]``,
     so ``∫ φ_n = Σ_{k=1}^{2ⁿ} 2⁻ⁿ √(1 − k 2⁻ⁿ)``, which increases to ``∫ f = 2/3``.
     """
-    n = check_int(n, "n", minimum=0)
+    n = check_int(n, "n", minimum=0, maximum=24)
     k = np.arange(1, 2**n + 1)
     return float(np.sum(2.0**-n * np.sqrt(np.clip(1 - k * 2.0**-n, 0, None))))
 
@@ -824,9 +844,7 @@ def pushforward_map(name: str, t: float) -> Callable[[torch.Tensor], torch.Tenso
     """The map ``x ↦ f_t(x)`` of the push-forward figure (``t = 0`` is the identity)."""
     if name not in PUSHFORWARD_MAPS:
         raise ValueError(f"transform must be one of {sorted(PUSHFORWARD_MAPS)}; got {name!r}")
-    t = check_real(t, "t")
-    if not 0 <= t <= 1:
-        raise ValueError(f"t must lie in [0, 1]; got {t}")
+    t = check_real(t, "t", low=0, high=1)
     fn = PUSHFORWARD_MAPS[name][1]
     return lambda x: fn(x, t)
 
@@ -838,7 +856,7 @@ def count_preimages(
     the sign changes of ``f(x) − y`` between neighbours of 3601 points on ``support``."""
     _check_callable(f, "f")
     ys = check_tensor(ys, "ys", ndim=1)
-    lo, hi = (check_real(v, "support") for v in support)
+    lo, hi = _check_support(support)
     xg = torch.linspace(lo, hi, 3601, dtype=ys.dtype)
     d = f(xg)[None, :] - ys[:, None]
     return int(((d[:, :-1] * d[:, 1:]) < 0).sum(1).max())
@@ -882,6 +900,6 @@ def riemann_lower_heights(n: int) -> np.ndarray:
     """The heights of the Riemann lower sum of ``f(x) = 4x(1 − x)`` on 2ⁿ equal cells of
     [0, 1]: the minimum of f over each cell, at one of its ends (f is unimodal). Their mean is
     the lower sum, which increases to ``∫ f = 2/3``."""
-    n = check_int(n, "n", minimum=0)
+    n = check_int(n, "n", minimum=0, maximum=24)
     edges = np.linspace(0, 1, 2**n + 1)
     return np.minimum(4 * edges[:-1] * (1 - edges[:-1]), 4 * edges[1:] * (1 - edges[1:]))

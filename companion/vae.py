@@ -41,7 +41,16 @@ import torch
 from torch import Tensor, nn
 from torch.distributions import MultivariateNormal
 
-from ._validate import check_int, check_real, check_spd, check_tensor
+from ._validate import (
+    check_broadcastable,
+    check_int,
+    check_interval,
+    check_iterations,
+    check_real,
+    check_same_shape,
+    check_spd,
+    check_tensor,
+)
 from .device import single_thread
 from .models import (
     LOG_2PI,
@@ -100,14 +109,29 @@ def _kl_std(mu: Tensor, sigma: Tensor) -> Tensor:
 
 def gaussian_log_likelihood(x: Tensor, mean: Tensor, log_sigma: Tensor) -> Tensor:
     """log N(x; mean, diag σ²) summed over the last dimension, with σ = exp(log_sigma):
-    Σ_j [−½ log 2π − log σ_j − (x_j − m_j)² / 2σ_j²]
-    (:func:`companion.models.gaussian_log_prob`)."""
+    Σ_j [−½ log 2π − log σ_j − (x_j − m_j)² / 2σ_j²]. The three tensors broadcast."""
+    x = check_tensor(x, "x", min_ndim=1)
+    mean, log_sigma = check_tensor(mean, "mean"), check_tensor(log_sigma, "log_sigma")
+    check_broadcastable(x, mean, "x", "mean")
+    check_broadcastable(x, log_sigma, "x", "log_sigma")
+    return _gaussian_ll(x, mean, log_sigma)
+
+
+def _gaussian_ll(x: Tensor, mean: Tensor, log_sigma: Tensor) -> Tensor:
     return gaussian_log_prob(x, mean, log_sigma)
 
 
 def bernoulli_log_likelihood(x: Tensor, logits: Tensor) -> Tensor:
     """log Bernoulli(x; sigmoid(logits)) summed over the last dimension, for binary ``x``:
-    Σ_j [x_j log p_j + (1 − x_j) log(1 − p_j)], computed stably from the logits."""
+    Σ_j [x_j log p_j + (1 − x_j) log(1 − p_j)], computed stably from the logits. ``x`` and
+    ``logits`` have the same shape; ``x`` lies in [0, 1]."""
+    x, logits = check_tensor(x, "x", min_ndim=1), check_tensor(logits, "logits", min_ndim=1)
+    check_same_shape(x, logits, "x", "logits")
+    check_interval(x, "x", 0.0, 1.0)
+    return _bernoulli_ll(x, logits)
+
+
+def _bernoulli_ll(x: Tensor, logits: Tensor) -> Tensor:
     return -nn.functional.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(-1)
 
 
@@ -252,9 +276,7 @@ class VAE(GenerativeModel):
         hidden = [check_int(h, "hidden width", minimum=1) for h in hidden]
         if likelihood not in ("gaussian", "bernoulli"):
             raise ValueError(f"likelihood must be 'gaussian' or 'bernoulli'; got {likelihood!r}")
-        beta = check_real(beta, "beta")
-        if beta < 0:
-            raise ValueError(f"beta must be >= 0; got {beta}")
+        beta = check_real(beta, "beta", low=0)
         obs_std = check_real(obs_std, "obs_std")
         if obs_std <= 0:
             raise ValueError(f"obs_std is a standard deviation and must be > 0; got {obs_std}")
@@ -340,8 +362,8 @@ class VAE(GenerativeModel):
 
     def _log_lik(self, x: Tensor, out: Tensor) -> Tensor:
         if self.likelihood == "bernoulli":
-            return bernoulli_log_likelihood(x, out)
-        return gaussian_log_likelihood(x, out, self.log_obs_std)
+            return _bernoulli_ll(x, out)
+        return _gaussian_ll(x, out, self.log_obs_std)
 
     @property
     def obs_std(self) -> Tensor:
@@ -631,10 +653,8 @@ def cavi_normal_gamma(
     Starts from E_q[τ] = ``tau_init`` and alternates the two optimal updates ``iters`` times.
     Returns the final m, lam, a, b and ``elbo``, the ELBO in nats after each full sweep."""
     x, mu0, lam0, a0, b0 = _normal_gamma_args(x, mu0, lam0, a0, b0)
-    iters = check_int(iters, "iters", minimum=1)
-    e_tau = check_real(tau_init, "tau_init")
-    if e_tau <= 0:
-        raise ValueError(f"tau_init must be > 0; got {e_tau}")
+    iters = check_iterations(iters, "iters")
+    e_tau = check_real(tau_init, "tau_init", positive=True)
     n = x.numel()
     m = (lam0 * mu0 + float(x.sum())) / (lam0 + n)  # the same at every sweep
     a = a0 + (n + 1) / 2
@@ -685,10 +705,8 @@ def refine_q(
     own (μ, log σ) with Adam (the model's weights stay fixed). Returns the refined (μ, σ)."""
     if not isinstance(model, VAE):
         raise TypeError(f"model must be a companion.vae.VAE; got {type(model).__name__}")
-    steps, samples = check_int(steps, "steps"), check_int(samples, "samples")
-    lr = check_real(lr, "lr")
-    if lr <= 0:
-        raise ValueError(f"lr must be > 0; got {lr}")
+    steps, samples = check_iterations(steps, "steps"), check_int(samples, "samples")
+    lr = check_real(lr, "lr", positive=True)
     with torch.no_grad():
         mu0, sigma0 = model.encode(x)
     mu, log_sigma = mu0.clone().requires_grad_(True), sigma0.log().clone().requires_grad_(True)
@@ -721,6 +739,7 @@ def rate_distortion_table(
     0.01). The sampling is seeded with ``seed``; the caller's random state is left alone."""
     if not isinstance(models, dict) or not models:
         raise ValueError("models must be a non-empty dict {beta: VAE}")
+    x = check_tensor(x, "x", ndim=2)
     out = {}
     with seeded(seed, x.device), torch.no_grad():
         for beta, model in sorted(models.items()):
@@ -743,8 +762,9 @@ def iwae_curve(
     ``seed``; the caller's random state is left alone."""
     import numpy as np
 
+    x = check_tensor(x, "x", ndim=2)
     ks = [check_int(k, "k", minimum=1) for k in ks]
-    repeats = check_int(repeats, "repeats", minimum=2)
+    repeats = check_iterations(repeats, "repeats", minimum=2)
     means, ses = [], []
     with seeded(seed, x.device), torch.no_grad():
         for k in ks:
@@ -763,12 +783,19 @@ def _normal_gamma_log_pdf(mu: Tensor, tau: Tensor, m, mu_precision, a, b) -> Ten
     return gamma.log_prob(tau) + torch.distributions.Normal(mu.new_tensor(m), sd).log_prob(mu)
 
 
+def _check_mu_tau(mu: object, tau: Tensor) -> Tensor:
+    mu = check_tensor(torch.as_tensor(mu, dtype=torch.float64), "mu")
+    check_broadcastable(mu, tau, "mu", "tau")
+    return mu
+
+
 def normal_gamma_pdf(mu: Tensor, tau: Tensor, post: dict[str, float]) -> Tensor:
     """The density p(μ, τ) = Gamma(τ; a, b) N(μ; m, 1/(kappa τ)) of a Normal–Gamma ``post`` as
     returned by :func:`normal_gamma_posterior`, elementwise (float64)."""
     tau = check_tensor(torch.as_tensor(tau, dtype=torch.float64), "tau")
     if (tau <= 0).any():
         raise ValueError("tau must be > 0")
+    mu = _check_mu_tau(mu, tau)
     k = check_real(post["kappa"], "kappa")
     return _normal_gamma_log_pdf(mu, tau, post["m"], k * tau, post["a"], post["b"]).exp()
 
@@ -779,6 +806,7 @@ def mean_field_pdf(mu: Tensor, tau: Tensor, fit: dict[str, object]) -> Tensor:
     tau = check_tensor(torch.as_tensor(tau, dtype=torch.float64), "tau")
     if (tau <= 0).any():
         raise ValueError("tau must be > 0")
+    mu = _check_mu_tau(mu, tau)
     return _normal_gamma_log_pdf(mu, tau, fit["m"], fit["lam"], fit["a"], fit["b"]).exp()
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["CheckFailed", "passed", "compare", "call_reader", "as_float64"]
+__all__ = ["CheckFailed", "passed", "compare", "call_reader", "as_float64", "scalar_or_none"]
 
 
 class CheckFailed(AssertionError):
@@ -67,6 +67,16 @@ def call_reader(fn: object, *args: object, name: str = "your function") -> objec
         raise
     except Exception as exc:
         raise CheckFailed(f"{name} raised {type(exc).__name__}: {exc}") from exc
+
+
+def scalar_or_none(value: object) -> float | None:
+    """``value`` as a Python float if it is a single number, else ``None``: for the hints a
+    check computes from an answer that already failed (which may be anything)."""
+    try:
+        t = torch.as_tensor(value, dtype=torch.float64).detach()
+    except (TypeError, ValueError, RuntimeError):
+        return None
+    return float(t) if t.numel() == 1 else None
 
 
 def as_float64(out: object, name: str = "your function", what: str = "a tensor or a number"):

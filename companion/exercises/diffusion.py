@@ -98,7 +98,14 @@ def check_ddim_step(ddim_step: Callable) -> bool:
     t, s = 400, 250
     ab_t, ab_s = float(alpha_bar[t - 1]), float(alpha_bar[s - 1])
     xt = math.sqrt(ab_t) * x0 + math.sqrt(1 - ab_t) * eps
-    # ζ = 0 with the true noise: deterministic, and exactly the same (x_0, ε) at time s.
+    _check_ddim_deterministic(ddim_step, xt, x0, eps, ab_t, ab_s)
+    _check_ddim_posterior(ddim_step, xt, x0, eps, ab_t, float(alpha_bar[t - 2]))
+    _check_ddim_half(ddim_step, xt, x0, eps, ab_t, ab_s)
+    return passed("ζ = 0 is exact, ζ = 1 is DDPM's posterior.")
+
+
+def _check_ddim_deterministic(ddim_step, xt, x0, eps, ab_t: float, ab_s: float) -> None:
+    """ζ = 0 with the true noise: deterministic, and exactly the same (x_0, ε) at time s."""
     base, noise = _parts(ddim_step, xt, eps, ab_t, ab_s, 0.0)
     compare(
         "coefficient of z at ζ = 0",
@@ -115,8 +122,10 @@ def check_ddim_step(ddim_step: Callable) -> bool:
         atol=1e-10,
         hint="Predict x̂_0 = (x_t − √(1−ᾱ_t) ε̂)/√ᾱ_t and re-noise it to time s with ε̂.",
     )
-    # ζ = 1 between consecutive steps: the DDPM posterior q(x_{t−1} | x_t, x_0).
-    ab_prev = float(alpha_bar[t - 2])
+
+
+def _check_ddim_posterior(ddim_step, xt, x0, eps, ab_t: float, ab_prev: float) -> None:
+    """ζ = 1 between consecutive steps: the DDPM posterior q(x_{t−1} | x_t, x_0)."""
     base, noise = _parts(ddim_step, xt, eps, ab_t, ab_prev, 1.0)
     mean, var = _posterior(ab_prev, ab_t, x0, xt)
     compare(
@@ -134,7 +143,10 @@ def check_ddim_step(ddim_step: Callable) -> bool:
         atol=1e-10,
         hint="The middle term has √(1 − ᾱ_s − σ²), not √(1 − ᾱ_s).",
     )
-    # ζ = 0.5 and a jump: the marginal given x_0 keeps variance 1 − ᾱ_s.
+
+
+def _check_ddim_half(ddim_step, xt, x0, eps, ab_t: float, ab_s: float) -> None:
+    """ζ = 0.5 and a jump: the marginal given x_0 keeps variance 1 − ᾱ_s."""
     base, noise = _parts(ddim_step, xt, eps, ab_t, ab_s, 0.5)
     sigma2 = 0.25 * (1 - ab_s) / (1 - ab_t) * (1 - ab_t / ab_s)
     if abs(float(noise[0, 0]) ** 2 - 2 * sigma2) < 1e-12:
@@ -148,4 +160,3 @@ def check_ddim_step(ddim_step: Callable) -> bool:
         atol=1e-8,
         hint="So that Var(x_s | x_0) = 1 − ᾱ_s.",
     )
-    return passed("ζ = 0 is exact, ζ = 1 is DDPM's posterior.")

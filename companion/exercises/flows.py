@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from scipy import stats
 
+from .._validate import check_int
 from . import CheckFailed, as_float64, call_reader, compare, passed
 
 __all__ = ["check_planar_log_density", "check_planar_sampler"]
@@ -64,6 +65,7 @@ def check_planar_sampler(sample, n: int = 4000) -> bool:
     """``sample(z, a)`` must return x = f⁻¹(z) elementwise for a float64 tensor z."""
     if not callable(sample):
         raise CheckFailed("pass your function itself, e.g. check_planar_sampler(fn)")
+    n = check_int(n, "n", minimum=100, maximum=10**7)
     gen = torch.Generator().manual_seed(0)
     z = torch.randn(n, generator=gen, dtype=_F64)
     for a in _AS:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from . import CheckFailed, compare, passed
+from . import CheckFailed, as_float64, call_reader, compare, passed
 
 __all__ = ["check_feature_map", "check_iterations_needed", "check_kernel_ridge"]
 
@@ -49,6 +49,8 @@ def check_feature_map(phi: Callable) -> bool:
 def check_iterations_needed(n_needed: Callable[[float, float, float], int]) -> bool:
     """Exercise "how many iterations": ``n_needed(q, first_step, tol)`` must return the smallest
     ``n`` for which the a-priori bound ``q**n * first_step / (1 - q)`` is at most ``tol``."""
+    if not callable(n_needed):
+        raise CheckFailed("pass your function itself: check_iterations_needed(n_needed)")
     cases = [(0.5, 1.0, 1e-6), (0.9, 0.3, 1e-8), (0.99, 2.0, 1e-3), (0.1, 5.0, 1e-12)]
     for q, d, tol in cases:
         # smallest integer n with n >= log(tol (1 - q) / d) / log q, confirmed by direct search
@@ -57,7 +59,7 @@ def check_iterations_needed(n_needed: Callable[[float, float, float], int]) -> b
             n_ref -= 1
         while q**n_ref * d / (1 - q) > tol:
             n_ref += 1
-        got = n_needed(q, d, tol)
+        got = call_reader(n_needed, q, d, tol, name="n_needed")
         if isinstance(got, bool) or not isinstance(got, (int, np.integer)):
             raise CheckFailed(f"n_needed({q}, {d}, {tol}) must return an int; got {got!r}")
         if int(got) != n_ref:
@@ -86,7 +88,7 @@ def check_kernel_ridge(fit_predict: Callable) -> bool:
             raise CheckFailed(f"fit_predict raised {type(exc).__name__}: {exc}") from None
         compare(
             f"predictions (lam={lam}, h={h})",
-            torch.as_tensor(got).reshape(-1),
+            as_float64(got, "fit_predict").reshape(-1),
             ref,
             atol=1e-7,
             hint="alpha solves (K + lam I) alpha = y; predictions are k(t, x) @ alpha.",

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from scipy import integrate, stats
 
+from companion._validate import check_int
 from companion.exercises import CheckFailed, call_reader, compare, passed
 
 __all__ = ["check_discriminator_loss", "check_gradient_penalty", "check_js_estimator"]
@@ -122,6 +123,7 @@ def _js_reference(mu: float, sigma: float) -> float:
 def check_js_estimator(estimator: Callable, n: int = 100_000) -> bool:
     """Check ``estimator(mu, sigma, n, generator)``: a Monte Carlo estimate, in nats, of
     JS(N(0, 1) ‖ N(mu, sigma²)) from ``n`` samples of each distribution."""
+    n = check_int(n, "n", minimum=1000, maximum=10**7)
     for mu, sigma in ((0.0, 1.0), (1.0, 1.0), (2.0, 0.5), (6.0, 1.0)):
         gen = torch.Generator().manual_seed(2)
         got = _as_float(_call(estimator, mu, sigma, n, gen), "estimate")

@@ -12,7 +12,7 @@ import math
 
 import torch
 
-from . import CheckFailed, compare, passed
+from . import CheckFailed, as_float64, call_reader, compare, passed, scalar_or_none
 
 __all__ = ["check_roll_metric", "check_latent_length"]
 
@@ -29,7 +29,7 @@ def check_roll_metric(roll_metric) -> bool:
     if not callable(roll_metric):
         raise CheckFailed("pass your function itself, e.g. check_roll_metric(roll_metric)")
     for t, h in [(5.0, 3.0), (1.5 * math.pi, 0.0), (11.0, 20.0)]:
-        got = torch.as_tensor(roll_metric(t, h), dtype=_F64)
+        got = as_float64(call_reader(roll_metric, t, h, name="roll_metric"), "roll_metric")
         if got.shape == (3, 3):
             raise CheckFailed(
                 "G(t, h) must be 2 × 2 (one row per latent coordinate); a 3 × 3 answer is "
@@ -57,7 +57,9 @@ def check_latent_length(latent_length) -> bool:
     # 1. Polar coordinates: the latent segment r = 2, θ ∈ [0, π] is half a circle of radius 2.
     theta = torch.linspace(0.0, math.pi, n, dtype=_F64)
     arc = torch.stack([torch.full_like(theta, 2.0), theta], dim=1)
-    got = float(latent_length(_polar, arc))
+    got = scalar_or_none(call_reader(latent_length, _polar, arc, name="latent_length"))
+    if got is None:
+        raise CheckFailed("latent_length must return the length as one number (a float)")
     euclid = math.pi  # the straight latent segment's own length
     if abs(got - euclid) < 1e-3:
         raise CheckFailed(
@@ -73,5 +75,6 @@ def check_latent_length(latent_length) -> bool:
         return 0.5 * (s * math.sqrt(1 + s * s) + math.asinh(s))
 
     exact = prim(4.5 * math.pi) - prim(1.5 * math.pi)
-    compare("length of the swiss roll's spiral", latent_length(_roll, spiral), exact, atol=1e-2)
+    got = call_reader(latent_length, _roll, spiral, name="latent_length")
+    compare("length of the swiss roll's spiral", got, exact, atol=1e-2)
     return passed(f"half circle 2π and spiral {exact:.4f}, through the decoder.")

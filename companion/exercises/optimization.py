@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import torch
 
-from . import CheckFailed, compare, passed
+from . import CheckFailed, as_float64, call_reader, compare, passed
 
 __all__ = ["check_adagrad_step", "check_clip_by_global_norm"]
 
@@ -31,10 +31,12 @@ def _run(step: Callable, steps: int, lr: float, eps: float) -> torch.Tensor:
     x, s = torch.tensor([1.0, 1.5], dtype=F64), torch.zeros(2, dtype=F64)
     out = [x]
     for _ in range(steps):
-        result = step(x.clone(), _beale_grad(x), s.clone(), lr, eps)
+        result = call_reader(
+            step, x.clone(), _beale_grad(x), s.clone(), lr, eps, name="adagrad_step"
+        )
         if not (isinstance(result, tuple) and len(result) == 2):
             raise CheckFailed("adagrad_step must return a pair (new_x, new_sum_of_squares)")
-        x, s = (torch.as_tensor(v, dtype=F64) for v in result)
+        x, s = (as_float64(v, "adagrad_step") for v in result)
         out.append(x)
     return torch.stack(out)
 
@@ -103,7 +105,7 @@ def check_clip_by_global_norm(clip: Callable) -> bool:
         5 * torch.randn(3, generator=gen, dtype=F64),
     ]
     for max_norm in (1.0, 1e3):
-        got = clip([g.clone() for g in grads], max_norm)
+        got = call_reader(clip, [g.clone() for g in grads], max_norm, name="clip")
         if not isinstance(got, (list, tuple)) or len(got) != len(grads):
             raise CheckFailed("clip must return a list with one tensor per gradient")
         ref = _torch_clip(grads, max_norm)

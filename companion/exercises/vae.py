@@ -13,7 +13,7 @@ import math
 import torch
 from torch.distributions import Normal, kl_divergence
 
-from . import CheckFailed, call_reader, compare, passed
+from . import CheckFailed, as_float64, call_reader, compare, passed
 
 __all__ = ["check_kl_to_prior", "check_iwae_from_log_weights"]
 
@@ -30,7 +30,7 @@ def check_kl_to_prior(kl_to_prior) -> bool:
     gen = torch.Generator().manual_seed(0)
     mu = torch.randn(5, 3, generator=gen, dtype=_F64)
     sigma = torch.rand(5, 3, generator=gen, dtype=_F64) * 2 + 0.2
-    got = torch.as_tensor(_call(kl_to_prior, mu, sigma), dtype=_F64)
+    got = as_float64(_call(kl_to_prior, mu, sigma), "kl_to_prior")
     expected = kl_divergence(Normal(mu, sigma), Normal(0.0, 1.0)).sum(-1)
     as_variance = 0.5 * (mu**2 + sigma - 1 - torch.log(sigma)).sum(-1)
     hint = ""
@@ -79,7 +79,7 @@ def check_iwae_from_log_weights(iwae_bound) -> bool:
          torch.logsumexp(lw_random, 0) - math.log(200)),
     ]  # fmt: skip
     for name, lw, expected in cases:
-        got = torch.as_tensor(_call(iwae_bound, lw.clone()), dtype=_F64)
+        got = as_float64(_call(iwae_bound, lw.clone()), "iwae_bound")
         hint = _iwae_hint(got, lw, expected)
         if got.shape != expected.shape:
             raise CheckFailed(f"{name}: expected shape {tuple(expected.shape)}, got "

@@ -9,10 +9,8 @@ from ..models import FitRun, train
 
 
 def _positive(value: object, name: str) -> float:
-    value = check_real(value, name)
-    if value <= 0:
-        raise ValueError(f"{name} must be > 0; got {value}")
-    return value
+    """``value`` as a float > 0 (the one check lives in :func:`companion._validate.check_real`)."""
+    return check_real(value, name, positive=True)
 
 
 def _generator(seed: int) -> torch.Generator:

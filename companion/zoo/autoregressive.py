@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .._validate import check_int, check_real, check_tensor
+from .._validate import check_int, check_real, check_rows, check_tensor
 from ..models import GenerativeModel, batches, fit_run, merge_hyper
 from ._common import _adam_fit
 
@@ -66,6 +66,7 @@ class DiscreteAutoregressive(GenerativeModel):
 
     def logits_from_onehot(self, onehot: Tensor) -> Tensor:
         """Conditional logits ``(N, D, K)`` from one-hot inputs ``(N, D·K)``."""
+        onehot = check_rows(onehot, "onehot", self.dims * self.categories, finite=False)
         h = torch.relu(self.first(onehot))
         h = torch.relu(self.second(h))
         return self.out(h).view(-1, self.dims, self.categories)

@@ -8,21 +8,20 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from .._validate import check_int, check_tensor
-from ._common import _positive
+from .._validate import check_callable, check_int, check_iterations, check_real, check_tensor
 
 
 def ring_energy(x: Tensor, radius: float = 2.0, width: float = 0.25) -> Tensor:
     """``E(x) = (‖x‖ − r)² / (2 w²)``: low energy on the circle of radius ``r``."""
     x = check_tensor(x, "x", min_ndim=1)
-    r, w = _positive(radius, "radius"), _positive(width, "width")
+    r, w = check_real(radius, "radius", positive=True), check_real(width, "width", positive=True)
     return (torch.linalg.vector_norm(x, dim=-1) - r) ** 2 / (2 * w**2)
 
 
 def ring_score(x: Tensor, radius: float = 2.0, width: float = 0.25) -> Tensor:
     """``−∇E(x) = −(‖x‖ − r) / w² · x / ‖x‖`` (the score of ``p ∝ e^{−E}``)."""
     x = check_tensor(x, "x", min_ndim=1)
-    r, w = _positive(radius, "radius"), _positive(width, "width")
+    r, w = check_real(radius, "radius", positive=True), check_real(width, "width", positive=True)
     norm = torch.linalg.vector_norm(x, dim=-1, keepdim=True).clamp(min=1e-12)
     return -(norm - r) / w**2 * x / norm
 
@@ -30,7 +29,7 @@ def ring_score(x: Tensor, radius: float = 2.0, width: float = 0.25) -> Tensor:
 def ring_log_partition(radius: float = 2.0, width: float = 0.25) -> float:
     """``log Z`` of the ring energy in closed form (eq-zoo-ring-z):
     ``Z = 2π [w² e^{−r²/2w²} + r w sqrt(2π) Φ(r/w)]``."""
-    r, w = _positive(radius, "radius"), _positive(width, "width")
+    r, w = check_real(radius, "radius", positive=True), check_real(width, "width", positive=True)
     phi = 0.5 * math.erfc(-r / (w * math.sqrt(2)))
     z = 2 * math.pi * (w**2 * math.exp(-(r**2) / (2 * w**2)) + r * w * math.sqrt(2 * math.pi) * phi)
     return math.log(z)
@@ -39,7 +38,8 @@ def ring_log_partition(radius: float = 2.0, width: float = 0.25) -> float:
 def grid_log_partition(energy: Callable[[Tensor], Tensor], limit: float, n: int = 401) -> float:
     """``log Z`` of a 2-D energy by the midpoint rule on ``[−limit, limit]²`` with ``n²`` cells
     (in float64, with a log-sum-exp so large energies do not underflow)."""
-    limit = _positive(limit, "limit")
+    energy = check_callable(energy, "energy")
+    limit = check_real(limit, "limit", positive=True)
     n = check_int(n, "n", minimum=2)
     h = 2 * limit / n
     c = -limit + h * (torch.arange(n, dtype=torch.float64) + 0.5)
@@ -62,9 +62,10 @@ def langevin(
     samples approach ``p``; a finite ``η`` leaves a bias (see :func:`ula_gaussian_variance`).
     The noise is drawn on the CPU with ``generator`` and moved to ``x0``'s device.
     """
+    score = check_callable(score, "score")
     x = check_tensor(x0, "x0", min_ndim=1).clone()
-    eta = _positive(step, "step")
-    n_steps = check_int(n_steps, "n_steps", minimum=0)
+    eta = check_real(step, "step", positive=True)
+    n_steps = check_iterations(n_steps, "n_steps", minimum=0)
     for _ in range(n_steps):
         noise = torch.randn(x.shape, generator=generator, dtype=x.dtype).to(x.device)
         x = x + eta * score(x) + math.sqrt(2 * eta) * noise
@@ -74,7 +75,7 @@ def langevin(
 def ula_gaussian_variance(sigma: float, step: float) -> float:
     """Stationary variance of unadjusted Langevin on ``N(0, σ²)``: ``σ² / (1 − η / (2σ²))``
     (eq-zoo-ula-bias); ``inf`` when ``η >= 2σ²`` (the chain diverges)."""
-    s, eta = _positive(sigma, "sigma"), _positive(step, "step")
+    s, eta = check_real(sigma, "sigma", positive=True), check_real(step, "step", positive=True)
     if eta >= 2 * s**2:
         return math.inf
     return s**2 / (1 - eta / (2 * s**2))

@@ -10,7 +10,7 @@ import math
 import torch
 from torch import Tensor
 
-from .._validate import check_int, check_real
+from .._validate import check_array, check_int, check_iterations, check_real, check_tensor
 from ._common import _positive
 from .energy import langevin, ring_energy, ring_log_partition
 from .ode import VelocityNet, rk4
@@ -80,7 +80,7 @@ def flow_paths(model: VelocityNet, n: int = 600, n_steps: int = 40, seed: int = 
     t = 0 to 1, one RK4 step per interval; the noise from a private generator."""
     if not isinstance(model, VelocityNet):
         raise TypeError(f"model must be a VelocityNet; got {type(model).__name__}")
-    n_steps = check_int(n_steps, "n_steps")
+    n_steps = check_iterations(n_steps, "n_steps")
     gen = torch.Generator().manual_seed(check_int(seed, "seed", minimum=0))
     x = torch.randn(check_int(n, "n"), 2, generator=gen).to(model.device)
     out = [x.cpu()]
@@ -95,10 +95,8 @@ def flow_paths(model: VelocityNet, n: int = 600, n_steps: int = 40, seed: int = 
 def next_symbol_probs(model: TinyTransformer, vocab: int, temperature: float) -> Tensor:
     """``softmax(logits / T)`` of the model's next symbol after every two-symbol context
     ``(a, b)``, row ``a · vocab + b``: shape ``(vocab², vocab)``, float64 on the CPU."""
-    t = check_real(temperature, "temperature")
-    if t <= 0:
-        raise ValueError(f"temperature must be > 0; got {t}")
-    v = check_int(vocab, "vocab")
+    t = check_real(temperature, "temperature", positive=True)
+    v = check_int(vocab, "vocab", minimum=2, maximum=model.vocab)
     ctx = torch.tensor([[a, b] for a in range(v) for b in range(v)], dtype=torch.int64)
     logits = model(ctx.to(model.device))[:, -1].cpu().double()
     return torch.softmax(logits / t, dim=-1)
@@ -109,7 +107,14 @@ def sample_by_uniforms(probs: Tensor, uniforms, start: tuple[int, int] = (0, 1))
     each symbol the inverse CDF of the next of the given uniforms (common random numbers: the
     same uniforms give comparable sequences at every temperature). ``uniforms[k]`` draws symbol
     ``k``; the first two symbols are ``start``."""
+    probs = check_tensor(probs, "probs", ndim=2)
     v = probs.shape[-1]
+    if probs.shape[0] != v * v:
+        raise ValueError(f"probs must have shape (V², V); got {tuple(probs.shape)}")
+    if not isinstance(start, (tuple, list)) or len(start) != 2:
+        raise ValueError(f"start must be two symbols (a, b); got {start!r}")
+    start = tuple(check_int(s, "start symbol", minimum=0, maximum=v - 1) for s in start)
+    uniforms = check_array(uniforms, "uniforms")
     cdf = torch.cumsum(probs, dim=-1)
     seq = list(start)
     for k in range(len(seq), len(uniforms)):

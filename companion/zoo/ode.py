@@ -7,7 +7,14 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-from .._validate import check_int, check_real, check_tensor
+from .._validate import (
+    check_callable,
+    check_int,
+    check_iterations,
+    check_real,
+    check_rows,
+    check_tensor,
+)
 from ..models import GenerativeModel, batches, fit_run, gaussian_log_prob, merge_hyper
 from ._common import _adam_fit
 
@@ -26,6 +33,9 @@ class VelocityNet(GenerativeModel):
         self.dim = d
 
     def forward(self, x: Tensor, t: Tensor | float) -> Tensor:
+        x = check_rows(x, "x", self.dim, finite=False)
+        if not isinstance(t, Tensor):
+            t = check_real(t, "t")
         t = torch.as_tensor(t, dtype=x.dtype, device=x.device).expand(x.shape[0], 1)
         return self.net(torch.cat([x, t], dim=1))
 
@@ -42,9 +52,10 @@ def rk4(
     f: Callable[[Tensor, float], Tensor], x0: Tensor, t0: float, t1: float, n_steps: int
 ) -> Tensor:
     """Classical fourth-order Runge–Kutta for ``dx/dt = f(x, t)`` from ``t0`` to ``t1``."""
+    f = check_callable(f, "f")
     x = check_tensor(x0, "x0", min_ndim=1)
     t0, t1 = check_real(t0, "t0"), check_real(t1, "t1")
-    n_steps = check_int(n_steps, "n_steps")
+    n_steps = check_iterations(n_steps, "n_steps")
     h = (t1 - t0) / n_steps
     for i in range(n_steps):
         t = t0 + i * h
@@ -78,8 +89,9 @@ def ode_log_prob(
     ``(y_t, ℓ_t)`` backwards from ``t = 1`` to ``0`` with RK4 gives ``z = f(x)`` and
     ``log p_1(x) = log N(z; 0, I) − ∫_0^1 tr(∂v/∂y)(y_t, t) dt``. Returns ``(log p(x), z)``.
     """
+    v = check_callable(v, "v")
     x = check_tensor(x, "x", ndim=2)
-    n_steps = check_int(n_steps, "n_steps")
+    n_steps = check_iterations(n_steps, "n_steps")
     d = x.shape[1]
 
     def aug(state: Tensor, t: float) -> Tensor:

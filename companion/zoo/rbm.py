@@ -20,7 +20,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .._validate import check_int, check_interval, check_real, check_tensor
+from .._validate import check_int, check_interval, check_iterations, check_real, check_tensor
 from ..models import GenerativeModel, batches, check_lr, fit_run, merge_hyper, train
 
 __all__ = ["RBM", "cd_gradient", "fit_rbm"]
@@ -113,7 +113,7 @@ class RBM(GenerativeModel):
     def gibbs(self, v: Tensor, steps: int, generator: torch.Generator | None = None) -> Tensor:
         """``steps`` Gibbs sweeps from ``v`` (``steps = 0`` returns a copy of ``v``)."""
         v = _binary(v, "v", self.visible).to(self.W)
-        for _ in range(check_int(steps, "steps", minimum=0)):
+        for _ in range(check_iterations(steps, "steps", minimum=0)):
             h = _bernoulli(self._ph(v), generator)
             v = _bernoulli(self._pv(h), generator)
         return v.clone()

@@ -9,10 +9,20 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-from .._validate import check_int, check_real, check_tensor
+from .._validate import (
+    as_tensor_param,
+    check_callable,
+    check_int,
+    check_iterations,
+    check_positive,
+    check_real,
+    check_rows,
+    check_same_shape,
+    check_tensor,
+)
 from ..device import resolve_device
 from ..models import GenerativeModel, batches, fit_run, merge_hyper
-from ._common import _adam_fit, _positive
+from ._common import _adam_fit
 from .energy import langevin
 
 
@@ -21,7 +31,7 @@ def mixture_score(x: Tensor, centers: Tensor, std: float, sigma: float = 0.0) ->
     ``N(0, σ² I)`` (so each component has variance ``std² + σ²``)."""
     x = check_tensor(x, "x", ndim=2)
     centers = check_tensor(centers, "centers", ndim=2)
-    var = _positive(std, "std") ** 2 + check_real(sigma, "sigma") ** 2
+    var = check_real(std, "std", positive=True) ** 2 + check_real(sigma, "sigma") ** 2
     diff = centers[None, :, :].to(x) - x[:, None, :]  # (N, K, d)
     logw = torch.log_softmax(-(diff**2).sum(-1) / (2 * var), dim=1)  # responsibilities
     return (torch.exp(logw)[:, :, None] * diff).sum(1) / var
@@ -47,7 +57,10 @@ class ScoreNet(GenerativeModel):
         self.net = nn.Sequential(
             nn.Linear(d + 1, h), nn.SiLU(), nn.Linear(h, h), nn.SiLU(), nn.Linear(h, d)
         )
-        lo, hi = _positive(sigma_min, "sigma_min"), _positive(sigma_max, "sigma_max")
+        lo, hi = (
+            check_real(sigma_min, "sigma_min", positive=True),
+            check_real(sigma_max, "sigma_max", positive=True),
+        )
         if not lo < hi:
             raise ValueError(f"need sigma_min < sigma_max; got {lo}, {hi}")
         levels = check_int(levels, "levels", minimum=2)
@@ -56,7 +69,11 @@ class ScoreNet(GenerativeModel):
         )
 
     def forward(self, x: Tensor, sigma: Tensor) -> Tensor:
+        x = check_rows(x, "x", self.net[-1].out_features, finite=False)
         sigma = torch.as_tensor(sigma, dtype=x.dtype, device=x.device).reshape(-1, 1)
+        if sigma.shape[0] not in (1, x.shape[0]):
+            raise ValueError(f"sigma needs one level or one per row of x; got {sigma.shape[0]}")
+        check_positive(sigma, "sigma")
         sigma = sigma.expand(x.shape[0], 1)
         # Output scaled by 1/σ: the true score of the noised data has that size.
         return self.net(torch.cat([x, torch.log(sigma)], dim=1)) / sigma
@@ -82,7 +99,23 @@ class ScoreNet(GenerativeModel):
 
 def dsm_loss(model: ScoreNet, x: Tensor, sigma: Tensor, noise: Tensor) -> Tensor:
     """Denoising score matching (eq-zoo-dsm), weighted by σ² so every level counts alike:
-    ``mean ‖σ s(x + σ ε, σ) + ε‖²``. The minimiser is the score of the noised data density."""
+    ``mean ‖σ s(x + σ ε, σ) + ε‖²``. The minimiser is the score of the noised data density.
+
+    ``sigma`` is one level for all rows (a number or a 0-d tensor) or one per row, of shape
+    ``(n,)`` or ``(n, 1)``; every level must be > 0."""
+    if not isinstance(model, ScoreNet):
+        raise TypeError(f"model must be a ScoreNet; got {type(model).__name__}")
+    x = check_rows(x, "x", model.net[-1].out_features)
+    noise = check_tensor(noise, "noise")
+    check_same_shape(x, noise, "x", "noise")
+    sigma = as_tensor_param(sigma, "sigma", like=x)
+    check_positive(sigma, "sigma")
+    if sigma.numel() not in (1, x.shape[0]) or sigma.ndim > 2:
+        raise ValueError(
+            f"sigma must be one level or one per row ((n,) or (n, 1) with n = {x.shape[0]}); "
+            f"got shape {tuple(sigma.shape)}"
+        )
+    sigma = sigma.reshape(-1, 1)
     x_noisy = x + sigma * noise
     return ((sigma * model(x_noisy, sigma) + noise) ** 2).sum(dim=1).mean()
 
@@ -151,6 +184,7 @@ def annealed_langevin(
     ``score(x, sigma)`` may be a :class:`ScoreNet` (its ``sigmas`` are used) or any callable, in
     which case ``sigmas`` (decreasing) is required.
     """
+    score = check_callable(score, "score")
     if isinstance(score, ScoreNet):
         sigmas = score.sigmas if sigmas is None else sigmas
         device = score.device if device is None else device
@@ -158,8 +192,9 @@ def annealed_langevin(
         raise ValueError("pass the noise levels `sigmas` for a plain score function")
     sigmas = check_tensor(sigmas, "sigmas", ndim=1)
     dev = resolve_device(device)
-    n = check_int(n, "n")
-    scale = _positive(step_scale, "step_scale")
+    n, dim = check_int(n, "n"), check_int(dim, "dim")
+    steps_per_level = check_iterations(steps_per_level, "steps_per_level")
+    scale = check_real(step_scale, "step_scale", positive=True)
     x = float(sigmas[0]) * torch.randn(n, dim, generator=generator).to(dev)
     for s in sigmas:
         s_t = torch.full((n, 1), float(s), device=dev)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .._validate import check_int, check_tensor
+from .._validate import check_int, check_iterations, check_real, check_tensor
 from ..components import layer_norm, scaled_dot_product_attention
 from ..models import GenerativeModel, batches, fit_run, merge_hyper
-from ._common import _adam_fit, _generator, _positive
+from ._common import _adam_fit, _generator
 
 
 def _check_transition(p: object) -> Tensor:
@@ -95,7 +95,11 @@ class TinyTransformer(GenerativeModel):
         return self.head(layer_norm(h, 1, self.ln[2], self.ln_b[2]))
 
     def nll(self, x: Tensor, skip: int = 2) -> Tensor:
-        """Mean next-symbol negative log-likelihood (nats) over positions ``>= skip``."""
+        """Mean next-symbol negative log-likelihood (nats) over positions ``>= skip``
+        (``1 <= skip <= L - 1`` for sequences of length ``L``)."""
+        if not isinstance(x, Tensor) or x.dtype != torch.int64 or x.ndim != 2 or x.shape[1] < 2:
+            raise TypeError("x must be an int64 tensor of tokens, shape (N, L) with L >= 2")
+        skip = check_int(skip, "skip", minimum=1, maximum=x.shape[1] - 1)
         logits = self(x[:, :-1])
         target = x[:, 1:].to(self.device)
         lp = torch.log_softmax(logits, dim=-1).gather(2, target[:, :, None])[:, :, 0]
@@ -113,8 +117,8 @@ class TinyTransformer(GenerativeModel):
     ) -> Tensor:
         """Sample ``n`` sequences, each token from ``softmax(logits / temperature)``."""
         n = check_int(n, "n")
-        length = self.context if length is None else check_int(length, "length")
-        t = _positive(temperature, "temperature")
+        length = self.context if length is None else check_iterations(length, "length")
+        t = check_real(temperature, "temperature", positive=True)
         if prompt is None:
             x = torch.randint(self.vocab, (n, 1), generator=generator)
         else:
