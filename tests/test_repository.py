@@ -271,3 +271,17 @@ def test_bibliography_parses_with_one_entry_per_work():
         title = re.sub(r"[{}\\\s]+", " ", entry.fields.get("title", "")).strip().lower()
         assert title not in titles, f"{key} and {titles[title]} are the same work"
         titles[title] = key
+
+
+def test_every_companion_package_is_installed():
+    # A non-editable install (a wheel) ships only the packages pyproject.toml lists.
+    import tomllib
+
+    listed = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    found = {
+        ".".join(init.parent.relative_to(ROOT).parts)
+        for init in (ROOT / "companion").rglob("__init__.py")
+    }
+    assert found == listed
