@@ -285,3 +285,16 @@ def test_every_companion_package_is_installed():
         for init in (ROOT / "companion").rglob("__init__.py")
     }
     assert found == listed
+
+
+def test_no_companion_function_is_longer_than_60_lines():
+    import ast
+
+    long = []
+    for path in sorted((ROOT / "companion").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                lines = node.end_lineno - node.lineno + 1
+                if lines > 60:
+                    long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({lines})")
+    assert long == [], "split these functions:\n" + "\n".join(long)
