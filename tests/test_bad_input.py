@@ -255,21 +255,37 @@ def _clear_error(exc: BaseException, mutation: str = "") -> bool:
     return type(exc).__module__.startswith("companion")
 
 
-def judge(fn: Callable, kwargs: dict, mutation: str, key: str) -> str | None:
-    """Call ``fn(**kwargs)``; return None if it behaved, else a one-line complaint."""
+_OK = object()  # the call raised a clear error: nothing to judge
+
+
+def _call(fn: Callable, kwargs: dict, mutation: str, accepted=()) -> tuple[object, str | None]:
+    """Call ``fn(**kwargs)`` under the time limit: ``(result, None)``, or ``(_OK, None)`` for a
+    clear error (or one of ``accepted``), or ``(None, complaint)``."""
     old = signal.signal(signal.SIGALRM, _on_alarm)
     signal.setitimer(signal.ITIMER_REAL, TIME_LIMIT)
     try:
-        out = fn(**kwargs)
+        return fn(**kwargs), None
     except _Hang:
-        return f"{mutation}: still running after {TIME_LIMIT:g} s (a huge size must be refused)"
+        return (
+            None,
+            f"{mutation}: still running after {TIME_LIMIT:g} s (a huge size must be refused)",
+        )
+    except accepted:
+        return _OK, None
     except Exception as exc:  # noqa: BLE001 - judged below
         if _clear_error(exc, mutation):
-            return None
-        return f"{mutation}: {type(exc).__name__} not raised by companion: {str(exc)[:160]}"
+            return _OK, None
+        return None, f"{mutation}: {type(exc).__name__} not raised by companion: {str(exc)[:160]}"
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
+
+
+def judge(fn: Callable, kwargs: dict, mutation: str, key: str) -> str | None:
+    """Call ``fn(**kwargs)``; return None if it behaved, else a one-line complaint."""
+    out, complaint = _call(fn, kwargs, mutation)
+    if complaint is not None or out is _OK:
+        return complaint
     if _finite(out):
         return None
     network = key.endswith(".forward") or key in NAN_PROPAGATES
@@ -1278,21 +1294,9 @@ def _wrong_answers() -> dict[str, object]:
 
 
 def _judge_check(fn: Callable, kwargs: dict, mutation: str) -> str | None:
-    old = signal.signal(signal.SIGALRM, _on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, TIME_LIMIT)
-    try:
-        fn(**kwargs)
-    except _Hang:
-        return f"{mutation}: still running after {TIME_LIMIT:g} s"
-    except exercises.CheckFailed:
-        return None
-    except Exception as exc:  # noqa: BLE001 - judged below
-        if _clear_error(exc, mutation):
-            return None
-        return f"{mutation}: {type(exc).__name__} not raised by companion: {str(exc)[:160]}"
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
+    out, complaint = _call(fn, kwargs, mutation, accepted=exercises.CheckFailed)
+    if complaint is not None or out is _OK:
+        return complaint
     return f"{mutation}: a wrong answer was accepted"
 
 

@@ -166,35 +166,40 @@ def gan_step(G, a_net, opt_G, opt_D, x, z1, z2):
     return loss_D, loss_G
 
 
-def test_gan_step_matches_training_steps():
-    seed, n, k, width, batch = 2, 200, 2, 16, 64
-    h = gan._hyper({"hidden": (width, width, width), "r1": 0.0, "batch_size": batch})
+def gan_pair(seed, n, k, width, batch, **hyper):
+    """A float64 companion GAN on a ring (parameters moved off their start), plain copies of
+    its two networks, its ``_Training`` loop state, the batch and the two latent draws that
+    ``_Training`` uses at step 0 (drawn again here from the same seed)."""
+    h = gan._hyper({"hidden": (width,) * 3, "batch_size": batch, **hyper})
     u = data.ring(n, std=0.02, seed=seed).to(F64)
     model = gan.GAN(2, latent_dim=k, hidden=[width] * 3).to(F64)
     perturb(model, seed)
-    G, a_net = (
-        plain_mlp([k, width, width, width, 2], nn.ReLU),
-        plain_mlp([2, width, width, width, 1], nn.ReLU),
-    )
+    G = plain_mlp([k, width, width, width, 2], nn.ReLU)
+    a_net = plain_mlp([2, width, width, width, 1], nn.ReLU)
     G.load_state_dict(model.generator.net.state_dict())
     a_net.load_state_dict(model.discriminator.net.state_dict())
     run = models.FitRun(8000, seed, torch.device("cpu"), False, u, torch.Generator())
     run.generator.manual_seed(seed)
     training = gan._Training(model, u, None, h, run)
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        z1, z2 = torch.randn(batch, k, dtype=F64), torch.randn(batch, k, dtype=F64)
+    real = u[torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:batch]]
+    adam = dict(lr=h["lr"], betas=h["betas"])
+    opts = torch.optim.Adam(G.parameters(), **adam), torch.optim.Adam(a_net.parameters(), **adam)
+    return model, G, a_net, training, real, (z1, z2), opts
+
+
+def test_gan_step_matches_training_steps():
+    seed, n, k, width, batch = 2, 200, 2, 16, 64
+    model, G, a_net, training, real, (z1, z2), (opt_G, opt_D) = gan_pair(
+        seed, n, k, width, batch, r1=0.0
+    )
     with default_float64(), torch.random.fork_rng():
         torch.manual_seed(seed)
         d_loss = training.discriminator_step(0)
         g_loss = training.generator_step()
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
-        z1, z2 = torch.randn(batch, k, dtype=F64), torch.randn(batch, k, dtype=F64)
-    rows = torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:batch]
-    adam = dict(lr=h["lr"], betas=h["betas"])
-    opt_G, opt_D = (
-        torch.optim.Adam(G.parameters(), **adam),
-        torch.optim.Adam(a_net.parameters(), **adam),
-    )
-    loss_D, loss_G = gan_step(G, a_net, opt_G, opt_D, u[rows], z1, z2)
+    loss_D, loss_G = gan_step(G, a_net, opt_G, opt_D, real, z1, z2)
     assert abs(loss_D.item() - d_loss.item()) < TOL
     assert abs(loss_G.item() - g_loss.item()) < TOL
     assert_same([*G.parameters()], [*model.generator.parameters()])
@@ -206,29 +211,14 @@ def test_gan_fit_step_is_the_plain_step_with_r1_and_ema():
     penalty γ/2·E‖∇_x a(x)‖² added to the discriminator's loss (γ = r1 at step 0) and the
     moving average of the generator's weights updated afterwards."""
     seed, n, k, width, batch, gamma, decay = 9, 200, 2, 16, 64, 0.1, 0.99
-    h = gan._hyper({"hidden": (width,) * 3, "batch_size": batch, "r1": gamma, "ema": decay})
-    u = data.ring(n, std=0.02, seed=seed).to(F64)
-    model = gan.GAN(2, latent_dim=k, hidden=[width] * 3).to(F64)
-    perturb(model, seed)
+    model, G, a_net, training, real, (z1, z2), (opt_G, opt_D) = gan_pair(
+        seed, n, k, width, batch, r1=gamma, ema=decay
+    )
     ema_before = [p.detach().clone() for p in model.generator_ema.parameters()]
-    G = plain_mlp([k, width, width, width, 2], nn.ReLU)
-    a_net = plain_mlp([2, width, width, width, 1], nn.ReLU)
-    G.load_state_dict(model.generator.net.state_dict())
-    a_net.load_state_dict(model.discriminator.net.state_dict())
-    run = models.FitRun(8000, seed, torch.device("cpu"), False, u, torch.Generator())
-    run.generator.manual_seed(seed)
-    training = gan._Training(model, u, None, h, run)
     with default_float64(), torch.random.fork_rng():
         torch.manual_seed(seed)
         losses = training.step(0)
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
-        z1, z2 = torch.randn(batch, k, dtype=F64), torch.randn(batch, k, dtype=F64)
-    real = u[torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:batch]]
     softplus = nn.functional.softplus
-    adam = dict(lr=h["lr"], betas=h["betas"])
-    opt_G = torch.optim.Adam(G.parameters(), **adam)
-    opt_D = torch.optim.Adam(a_net.parameters(), **adam)
     x = real.clone().requires_grad_(True)
     a_real = a_net(x)
     (grad_x,) = torch.autograd.grad(a_real.sum(), x, create_graph=True)
