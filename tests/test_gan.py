@@ -25,6 +25,15 @@ def t64(x):
     return torch.as_tensor(x, dtype=F64)
 
 
+def tiny_fit(data, **kw):
+    """``gan.fit`` at the tests' small size: seed 0 on the CPU, one hidden layer of 16, batches
+    of 32, no progress bar (``kw`` adds or overrides)."""
+    return gan.fit(
+        data,
+        **{"seed": 0, "device": "cpu", "progress": False, "hidden": (16,), "batch_size": 32, **kw},
+    )
+
+
 # -- losses ----------------------------------------------------------------------------------------
 def test_discriminator_loss_is_binary_cross_entropy():
     gen = torch.Generator().manual_seed(0)
@@ -240,64 +249,25 @@ def test_fit_is_reproducible(small_ring):
 
 
 def test_weight_clipping_holds_after_training(small_ring):
-    model = gan.fit(
-        small_ring,
-        steps=5,
-        seed=0,
-        device="cpu",
-        progress=False,
-        loss="wgan",
-        clip=0.02,
-        hidden=(16,),
-        batch_size=32,
-    )
+    model = tiny_fit(small_ring, steps=5, loss="wgan", clip=0.02)
     assert max(float(p.abs().max()) for p in model.discriminator.parameters()) <= 0.02
 
 
 def test_ema_average_differs_from_raw_generator(small_ring):
-    model = gan.fit(
-        small_ring,
-        steps=20,
-        seed=0,
-        device="cpu",
-        progress=False,
-        hidden=(16,),
-        batch_size=32,
-        ema=0.9,
-    )
+    model = tiny_fit(small_ring, steps=20, ema=0.9)
     z = torch.randn(4, model.latent_dim)
     assert not torch.allclose(model.generate(z), model.generate(z, averaged=False))
 
 
 def test_fit_conditional_digits_shapes():
     images, labels = digits()
-    model = gan.fit(
-        images[:200],
-        labels=labels[:200],
-        steps=4,
-        seed=0,
-        device="cpu",
-        progress=False,
-        hidden=(16,),
-        output="sigmoid",
-        batch_size=32,
-    )
+    model = tiny_fit(images[:200], labels=labels[:200], steps=4, output="sigmoid")
     assert model.n_classes == int(labels[:200].max()) + 1
     assert model.sample(3, torch.tensor([0, 1, 2])).shape == (3, 64)
 
 
 def test_save_and_load_keep_samples_and_snapshots(small_ring, tmp_path):
-    model = gan.fit(
-        small_ring,
-        steps=6,
-        seed=0,
-        device="cpu",
-        progress=False,
-        hidden=(16,),
-        batch_size=32,
-        n_snapshots=2,
-        snapshot_size=5,
-    )
+    model = tiny_fit(small_ring, steps=6, n_snapshots=2, snapshot_size=5)
     path = model.save(tmp_path / "g.pt")
     again = gan.GAN.load(path, device="cpu")
     z = torch.randn(5, model.latent_dim)
