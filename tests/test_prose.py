@@ -84,3 +84,37 @@ def test_the_checker_sees_prose_and_skips_code():
     assert any("source documents" in b and "line 5" in b for b in bad)
     assert any("test files" in b and "line 11" in b for b in bad)
     assert not any("threads" in b for b in bad)
+
+
+def list_items_inside_maths(text: str) -> list[str]:
+    """Lines of prose that start like a list item (``- ``, ``+ ``, ``* ``, ``1. ``) while an
+    inline ``$…$`` opened on an earlier line is still open: Markdown then starts a list there and
+    the maths is left as raw TeX on the page. (Display maths in fences is not affected.)"""
+    found, in_fence, open_maths = [], False, False
+    for number, line in enumerate(text.split("\n"), start=1):
+        if line.startswith(("```", "~~~")):
+            in_fence = not in_fence if in_fence or not line.strip("`~").strip() else True
+            continue
+        if in_fence:
+            continue
+        if not line.strip():
+            open_maths = False
+            continue
+        if open_maths and re.match(r"\s*([-+*]|\d+\.)\s", line):
+            found.append(f"line {number}: {line[:70]}")
+        if len(re.findall(r"(?<!\\)\$", line.replace("$$", ""))) % 2:
+            open_maths = not open_maths
+    return found
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_no_line_of_inline_maths_starts_like_a_list_item(path: Path):
+    bad = list_items_inside_maths(path.read_text())
+    assert not bad, f"{path.name}: move the sign to the end of the previous line:\n" + "\n".join(
+        bad
+    )
+
+
+def test_the_maths_list_checker_finds_the_trap():
+    text = "Write $a = b\n- c$ here.\n\n- a real item with $x$\n\n```{math}\nx\n- y\n```\n"
+    assert list_items_inside_maths(text) == ["line 2: - c$ here."]
