@@ -118,3 +118,15 @@ def test_no_line_of_inline_maths_starts_like_a_list_item(path: Path):
 def test_the_maths_list_checker_finds_the_trap():
     text = "Write $a = b\n- c$ here.\n\n- a real item with $x$\n\n```{math}\nx\n- y\n```\n"
     assert list_items_inside_maths(text) == ["line 2: - c$ here."]
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_no_table_row_writes_a_norm_bar_as_backslash_pipe(path: Path):
+    # In a Markdown table `\|` is an escaped cell separator, so `\KL(p \,\|\, q)` shows a single
+    # bar; write `\Vert` there.
+    rows = [
+        f"line {n}: {line[:70]}"
+        for n, line in enumerate(path.read_text().split("\n"), start=1)
+        if line.startswith("|") and "\\|" in line
+    ]
+    assert not rows, f"{path.name}:\n" + "\n".join(rows)
