@@ -11,7 +11,6 @@ import torch
 from torch import Tensor
 
 from .._validate import check_array, check_int, check_iterations, check_real, check_tensor
-from ._common import _positive
 from .energy import langevin, ring_energy, ring_log_partition
 from .ode import VelocityNet, rk4
 from .transformer import TinyTransformer
@@ -33,7 +32,9 @@ def ring_density_grid(
 ) -> tuple[Tensor, Tensor]:
     """Axis values ``(n,)`` on ``[−limit, limit]`` and the normalised ring density
     ``e^{−E} / Z`` on the ``n × n`` grid (rows along the second coordinate), float64."""
-    c = torch.linspace(-_positive(limit, "limit"), limit, check_int(n, "n", minimum=2), dtype=F64)
+    c = torch.linspace(
+        -check_real(limit, "limit", positive=True), limit, check_int(n, "n", minimum=2), dtype=F64
+    )
     xx, yy = torch.meshgrid(c, c, indexing="xy")
     e = ring_energy(torch.stack([xx, yy], -1), radius, width)
     return c, torch.exp(-e - ring_log_partition(radius, width))
@@ -42,7 +43,7 @@ def ring_density_grid(
 def ring_radial_moments(radius: float = 2.0, width: float = 0.25) -> tuple[float, float]:
     """Mean and standard deviation of ``‖x‖`` under the ring density (radial density
     ``∝ ρ e^{−(ρ − r)²/2w²}``), by the trapezoidal rule on 200 001 points of [0, r + 12 w]."""
-    r, w = _positive(radius, "radius"), _positive(width, "width")
+    r, w = check_real(radius, "radius", positive=True), check_real(width, "width", positive=True)
     rho = torch.linspace(0, r + 12 * w, 200_001, dtype=F64)
     dens = rho * torch.exp(-((rho - r) ** 2) / (2 * w**2))
     dens = dens / torch.trapezoid(dens, rho)
@@ -62,7 +63,10 @@ def langevin_ring(
     """Unadjusted Langevin on the ring energy: ``n`` chains from a blob at (r, 0) (std 0.15),
     ``n_steps`` steps of size ``step``, noise from a private generator seeded with ``seed``."""
     gen = torch.Generator().manual_seed(check_int(seed, "seed", minimum=0))
-    r, w2 = _positive(radius, "radius"), _positive(width, "width") ** 2
+    r, w2 = (
+        check_real(radius, "radius", positive=True),
+        check_real(width, "width", positive=True) ** 2,
+    )
     x0 = torch.tensor([r, 0.0], dtype=F64) + 0.15 * torch.randn(
         check_int(n, "n"), 2, generator=gen, dtype=F64
     )

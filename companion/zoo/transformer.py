@@ -8,7 +8,7 @@ from torch import Tensor, nn
 from .._validate import check_int, check_iterations, check_real, check_tensor
 from ..components import layer_norm, scaled_dot_product_attention
 from ..models import GenerativeModel, batches, fit_run, merge_hyper
-from ._common import _adam_fit, _generator
+from ._common import _adam_fit
 
 
 def _check_transition(p: object) -> Tensor:
@@ -26,7 +26,7 @@ def markov_sequences(transition: Tensor, n: int, length: int, seed: int = 0) -> 
     x_{t−1} = b) = transition[a, b, c]``, the first two symbols uniform; shape ``(n, length)``."""
     p = _check_transition(transition).double().cpu()  # drawn with a CPU generator
     n, length = check_int(n, "n"), check_int(length, "length", minimum=3)
-    gen = _generator(check_int(seed, "seed", minimum=0))
+    gen = torch.Generator().manual_seed(check_int(seed, "seed", minimum=0))
     v = p.shape[0]
     x = torch.zeros(n, length, dtype=torch.int64)
     x[:, :2] = torch.randint(v, (n, 2), generator=gen)
