@@ -18,7 +18,15 @@ Losses (``loss=`` of :func:`fit`; each is minimised by the player named):
 ``"nonsaturating"`` same                                        :math:`-\\log D(G(z))`
 ``"wgan"``         :math:`f(G(z)) - f(x)`, weights clipped       :math:`-f(G(z))`
 ``"wgan-gp"``      same + :math:`\\lambda(\\lVert\\nabla f(\\hat x)\\rVert - 1)^2`  :math:`-f(G(z))`
+``"kl"`` etc.      :math:`-T(x) + f^*(T(G(z)))`                   :math:`-f^*(T(G(z)))`
 =================  ===========================================  ================================
+
+The f-GANs (``"kl"``, ``"reverse-kl"``, ``"pearson"``; :data:`F_DIVERGENCES`) play the game of
+the variational bound eq-gan-fgan-bound, :math:`D_f(p_{data} \\| p_g) \\ge \\mathbb E_{p_{data}} T
+- \\mathbb E_{p_g} f^*(T)`, with :math:`T = g_f(v)` the network's output :math:`v` sent into the
+domain of :math:`f^*` (:func:`fgan_terms`): the discriminator maximises the bound, the generator
+minimises it (its only term, :math:`-\\mathbb E f^*(T(G(z)))`). The original GAN is the
+Jensen–Shannon member (``"minimax"``; thm-gan-fgan-js).
 
 (eq-gan-value, eq-gan-ns, eq-gan-wgan, eq-gan-gp in the chapter.) The closed forms the chapter
 verifies — the optimal discriminator (eq-gan-dstar), the value C(G) = −log 4 + 2 JS
@@ -36,6 +44,7 @@ The family contract (see :mod:`companion.models`)::
 from __future__ import annotations
 
 import copy
+import json
 import math
 
 import torch
@@ -68,6 +77,17 @@ from .models import (
 
 __all__ = [
     "LOSSES",
+    "F_DIVERGENCES",
+    "fgan_terms",
+    "lipschitz_estimate",
+    "STABILISERS",
+    "STABILISER_LABELS",
+    "fit_stabiliser",
+    "save_stabilisers",
+    "load_stabilisers",
+    "stabiliser_results",
+    "summarise_stabilisers",
+    "stabiliser_samples",
     "discriminator_loss",
     "generator_loss",
     "gradient_penalty",
@@ -95,7 +115,15 @@ __all__ = [
     "gda_paths",
 ]
 
-LOSSES = ("minimax", "nonsaturating", "wgan", "wgan-gp")
+#: The f-GAN losses: f-divergences D_f(p_data ‖ p_g) = E_{p_g} f(p_data / p_g) of the
+#: divergences chapter, each with f, its convex conjugate f* and the output activation g_f that
+#: maps the network's output v into the domain of f* (Nowozin et al. 2016, table 2).
+F_DIVERGENCES = {
+    "kl": "KL(p_data ‖ p_g): f(u) = u log u, f*(t) = exp(t − 1), T = v",
+    "reverse-kl": "KL(p_g ‖ p_data): f(u) = −log u, f*(t) = −1 − log(−t), T = −exp(−v)",
+    "pearson": "Pearson χ²: f(u) = (u − 1)², f*(t) = t²/4 + t (t ≥ −2; −1 below), T = v",
+}
+LOSSES = ("minimax", "nonsaturating", "wgan", "wgan-gp", *F_DIVERGENCES)
 LOG4 = math.log(4.0)
 
 
@@ -112,12 +140,16 @@ def discriminator_loss(real: Tensor, fake: Tensor, loss: str = "nonsaturating") 
     cross-entropy :math:`-\\overline{\\log D(x)} - \\overline{\\log(1 - D(G(z)))}` (the negated
     value function eq-gan-value), written ``softplus(-a_real) + softplus(a_fake)``. For the WGANs
     it is :math:`\\overline{f(G(z))} - \\overline{f(x)}` (eq-gan-wgan); the penalty is separate
-    (:func:`gradient_penalty`)."""
+    (:func:`gradient_penalty`). For an f-GAN (``"kl"``, ``"reverse-kl"``, ``"pearson"``) it is
+    the negated variational bound :math:`-\\overline{T(x)} + \\overline{f^*(T(G(z)))}`
+    (eq-gan-fgan-bound) with :math:`T` from :func:`fgan_terms`."""
     loss = _check_loss(loss)
     real = check_tensor(real, "real", min_ndim=1)
     fake = check_tensor(fake, "fake", min_ndim=1)
     if loss in ("wgan", "wgan-gp"):
         return fake.mean() - real.mean()
+    if loss in F_DIVERGENCES:
+        return fgan_terms(fake, loss)[1].mean() - fgan_terms(real, loss)[0].mean()
     return F.softplus(-real, threshold=40).mean() + F.softplus(fake, threshold=40).mean()
 
 
@@ -127,14 +159,31 @@ def generator_loss(fake: Tensor, loss: str = "nonsaturating") -> Tensor:
     ``"minimax"``: :math:`\\overline{\\log(1 - D(G(z)))} = -\\overline{\\mathrm{softplus}(a)}`
     (saturating: flat where D rejects the fakes); ``"nonsaturating"``:
     :math:`-\\overline{\\log D(G(z))} = \\overline{\\mathrm{softplus}(-a)}`; WGANs:
-    :math:`-\\overline{f(G(z))}`."""
+    :math:`-\\overline{f(G(z))}`; f-GANs: the generator's part of the bound,
+    :math:`-\\overline{f^*(T(G(z)))}` (the saddle-point game, which minimises D_f itself)."""
     loss = _check_loss(loss)
     fake = check_tensor(fake, "fake", min_ndim=1)
     if loss == "minimax":
         return -F.softplus(fake, threshold=40).mean()
     if loss == "nonsaturating":
         return F.softplus(-fake, threshold=40).mean()
+    if loss in F_DIVERGENCES:
+        return -fgan_terms(fake, loss)[1].mean()
     return -fake.mean()
+
+
+def fgan_terms(v: Tensor, loss: str) -> tuple[Tensor, Tensor]:
+    """``(T, f*(T))`` of an f-GAN for network outputs ``v`` (see :data:`F_DIVERGENCES`):
+    :math:`T = g_f(v)` lies in the domain of the conjugate and :math:`f^*(T)` is written in terms
+    of ``v`` where that is more stable (reverse KL: :math:`f^*(-e^{-v}) = v - 1`)."""
+    check_choice(loss, "loss", tuple(F_DIVERGENCES))
+    v = check_tensor(v, "v", min_ndim=1)
+    if loss == "kl":
+        return v, torch.exp(v - 1)
+    if loss == "reverse-kl":
+        return -torch.exp(-v), v - 1
+    # sup over u > 0 of (u t − (u − 1)²): at u = 1 + t/2 when t ≥ −2, else at u → 0.
+    return v, torch.where(v >= -2, v * v / 4 + v, -torch.ones_like(v))
 
 
 def _output_gradient(out: Tensor, x: Tensor) -> Tensor:
@@ -235,24 +284,49 @@ def generator_logit_gradient(d: Tensor, loss: str) -> Tensor:
 
 # -- the networks ----------------------------------------------------------------------------------
 class _MLP(nn.Module):
-    """An MLP whose input is ``x`` with an optional one-hot label appended."""
+    """An MLP whose input is ``x`` with an optional one-hot label appended.
 
-    def __init__(self, sizes: list[int], *, spectral: bool = False, out: str = "identity"):
+    With ``minibatch_std`` the last layer also sees one number per batch: the standard deviation
+    of each last-hidden feature across the batch, averaged over the features (Karras et al.
+    2018), so a discriminator can tell a batch of near-copies from a varied one."""
+
+    def __init__(
+        self,
+        sizes: list[int],
+        *,
+        spectral: bool = False,
+        out: str = "identity",
+        minibatch_std: bool = False,
+    ):
         super().__init__()
+        self.minibatch_std = minibatch_std
         layers: list[nn.Module] = []
         for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-            lin = nn.Linear(a, b)
+            last = i == len(sizes) - 2
+            lin = nn.Linear(a + int(last and minibatch_std), b)
             layers.append(nn.utils.parametrizations.spectral_norm(lin) if spectral else lin)
-            if i < len(sizes) - 2:
+            if not last:
                 layers.append(nn.ReLU())
         if out == "sigmoid":
             layers.append(nn.Sigmoid())
         self.net = nn.Sequential(*layers)
 
-    def forward(self, x: Tensor, onehot: Tensor | None = None) -> Tensor:
+    def features(self, x: Tensor, onehot: Tensor | None = None) -> Tensor:
+        """The last hidden layer's activations (what feature matching compares)."""
         if onehot is not None:
             x = torch.cat([x, onehot], dim=1)
-        return self.net(x)
+        return self.net[:-1](x)
+
+    def forward(self, x: Tensor, onehot: Tensor | None = None) -> Tensor:
+        if not self.minibatch_std:
+            if onehot is not None:
+                x = torch.cat([x, onehot], dim=1)
+            return self.net(x)
+        h = self.features(x, onehot)
+        # √(var + 1e-8): a feature that is constant over the batch (a dead ReLU) has std 0,
+        # where the square root's derivative is infinite.
+        spread = (h.var(dim=0, unbiased=False) + 1e-8).sqrt().mean()
+        return self.net[-1](torch.cat([h, spread.expand(h.shape[0], 1)], dim=1))
 
 
 class GAN(GenerativeModel):
@@ -271,6 +345,9 @@ class GAN(GenerativeModel):
         ``"identity"`` (real-valued data) or ``"sigmoid"`` (data in [0, 1], such as grey levels).
     spectral_norm
         Spectral normalisation of every discriminator layer.
+    minibatch_std
+        The discriminator's last layer also sees the batch's spread (see :class:`_MLP`); its
+        output for a row then depends on the rest of the batch.
     n_snapshots, snapshot_size
         Room for snapshots of the generator's samples during training (the chapter's iteration
         slider): ``snapshots[k]`` holds ``snapshot_size`` samples from a fixed batch of latents
@@ -292,6 +369,7 @@ class GAN(GenerativeModel):
         spectral_norm: bool = False,
         n_snapshots: int = 0,
         snapshot_size: int = 0,
+        minibatch_std: bool = False,
     ) -> None:
         data_dim = check_int(data_dim, "data_dim", minimum=1)
         latent_dim = check_int(latent_dim, "latent_dim", minimum=1)
@@ -300,8 +378,9 @@ class GAN(GenerativeModel):
         hidden = [check_int(h, "hidden width", minimum=1) for h in hidden]
         n_classes = check_int(n_classes, "n_classes", minimum=0)
         check_choice(output, "output", ("identity", "sigmoid"))
-        if not isinstance(spectral_norm, bool):
-            raise TypeError(f"spectral_norm must be True or False; got {spectral_norm!r}")
+        for name, flag in (("spectral_norm", spectral_norm), ("minibatch_std", minibatch_std)):
+            if not isinstance(flag, bool):
+                raise TypeError(f"{name} must be True or False; got {flag!r}")
         n_snapshots = check_int(n_snapshots, "n_snapshots", minimum=0)
         snapshot_size = check_int(snapshot_size, "snapshot_size", minimum=0)
         super().__init__(
@@ -313,10 +392,13 @@ class GAN(GenerativeModel):
             spectral_norm=spectral_norm,
             n_snapshots=n_snapshots,
             snapshot_size=snapshot_size,
+            **({"minibatch_std": True} if minibatch_std else {}),
         )
         self.data_dim, self.latent_dim, self.n_classes = data_dim, latent_dim, n_classes
         self.generator = _MLP([latent_dim + n_classes, *hidden, data_dim], out=output)
-        self.discriminator = _MLP([data_dim + n_classes, *hidden, 1], spectral=spectral_norm)
+        self.discriminator = _MLP(
+            [data_dim + n_classes, *hidden, 1], spectral=spectral_norm, minibatch_std=minibatch_std
+        )
         self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False)
         # The networks work in standardised coordinates u = (x − shift) / scale; fit sets the
         # two from the data (the identity for a model built by hand).
@@ -410,6 +492,8 @@ DEFAULTS: dict[str, object] = {
     "r1": 0.1,
     # γ moves geometrically from r1 to r1_end over the run (None: constant γ)
     "r1_end": 0.001,
+    # apply R1 on every k-th discriminator step only, with γ·k (saves the double backward)
+    "r1_every": 1,
     # λ of WGAN-GP's gradient penalty
     "gp": 10.0,
     # the original WGAN's clipping bound c (critic weights kept in [−c, c])
@@ -418,6 +502,13 @@ DEFAULTS: dict[str, object] = {
     "ema": 0.99,
     # spectral normalisation of every discriminator layer
     "spectral_norm": False,
+    # the discriminator's last layer also sees the batch's feature spread (minibatch std)
+    "minibatch_std": False,
+    # the generator minimises ‖mean φ(x) − mean φ(G(z))‖² over the discriminator's last hidden
+    # features φ instead of its loss (feature matching)
+    "feature_matching": False,
+    # the discriminator's learning rate (None: lr); another value gives two time scales (TTUR)
+    "lr_d": None,
     # "identity" (real-valued data, standardised) or "sigmoid" (data in [0, 1])
     "output": "identity",
     # number of stored snapshots of the generator's samples during training (0: none)
@@ -449,6 +540,10 @@ LOSS_DEFAULTS: dict[str, dict[str, object]] = {
         "ema": 0.0,
     },
     "wgan-gp": {"r1": 0.0, "r1_end": None, "lr": 1e-4, "betas": (0.5, 0.9), "n_critic": 5},
+    # the f-GANs keep the non-saturating GAN's training recipe: only the game changes
+    "kl": {},
+    "reverse-kl": {},
+    "pearson": {},
 }
 
 
@@ -456,38 +551,31 @@ def _hyper(hyper: dict) -> dict:
     loss = _check_loss(hyper.get("loss", DEFAULTS["loss"]))
     h = merge_hyper({**DEFAULTS, **LOSS_DEFAULTS[loss]}, hyper)
     h["lr"] = check_lr(h["lr"])
-    for key in ("r1", "gp", "clip", "ema"):
-        h[key] = check_real(h[key], key)
+    h["lr_d"] = h["lr"] if h["lr_d"] is None else check_lr(h["lr_d"])
+    for key in ("minibatch_std", "feature_matching", "decay"):
+        if not isinstance(h[key], bool):
+            raise TypeError(f"{key} must be True or False; got {h[key]!r}")
     for key in ("r1", "gp", "clip"):
-        if h[key] < 0:
-            raise ValueError(f"{key} must be >= 0; got {h[key]}")
+        h[key] = check_real(h[key], key, low=0)
+    h["ema"] = check_real(h["ema"], "ema", low=0, high=1, high_open=True)
     if h["r1_end"] is not None:
-        h["r1_end"] = check_real(h["r1_end"], "r1_end")
-        if h["r1_end"] <= 0:
-            raise ValueError(f"r1_end must be > 0 (or None for a constant γ); got {h['r1_end']}")
-    if not 0 <= h["ema"] < 1:
-        raise ValueError(f"ema must lie in [0, 1); got {h['ema']}")
+        h["r1_end"] = check_real(h["r1_end"], "r1_end (None for a constant γ)", positive=True)
     betas = h["betas"]
     if not isinstance(betas, (tuple, list)) or len(betas) != 2:
         raise TypeError(f"betas must be a pair of numbers; got {betas!r}")
-    h["betas"] = tuple(check_real(b, "betas entry") for b in betas)
-    if not all(0 <= b < 1 for b in h["betas"]):
-        raise ValueError(f"betas must lie in [0, 1); got {betas!r}")
-    if h["optimizer"] not in ("adam", "rmsprop"):
-        raise ValueError(f"optimizer must be 'adam' or 'rmsprop'; got {h['optimizer']!r}")
-    if not isinstance(h["decay"], bool):
-        raise TypeError(f"decay must be True or False; got {h['decay']!r}")
-    for key in ("batch_size", "n_critic"):
+    h["betas"] = tuple(check_real(b, "betas entry", low=0, high=1, high_open=True) for b in betas)
+    check_choice(h["optimizer"], "optimizer", ("adam", "rmsprop"))
+    for key in ("batch_size", "n_critic", "r1_every"):
         h[key] = check_int(h[key], key, minimum=1)
     h["n_snapshots"] = check_int(h["n_snapshots"], "n_snapshots", minimum=0)
     h["snapshot_size"] = check_int(h["snapshot_size"], "snapshot_size", minimum=1)
     return h
 
 
-def _optimizer(params, h: dict) -> torch.optim.Optimizer:
+def _optimizer(params, h: dict, lr: float) -> torch.optim.Optimizer:
     if h["optimizer"] == "rmsprop":
-        return torch.optim.RMSprop(params, lr=h["lr"])
-    return torch.optim.Adam(params, lr=h["lr"], betas=h["betas"])
+        return torch.optim.RMSprop(params, lr=lr)
+    return torch.optim.Adam(params, lr=lr, betas=h["betas"])
 
 
 def _linear_decay(steps: int, decay: bool = True):
@@ -512,6 +600,7 @@ def _build(x: Tensor, h: dict, n_classes: int, device: torch.device) -> GAN:
         n_classes=n_classes,
         output=h["output"],
         spectral_norm=h["spectral_norm"],
+        minibatch_std=h["minibatch_std"],
         n_snapshots=n_snap,
         snapshot_size=h["snapshot_size"] if n_snap else 0,
     ).to(device)
@@ -545,7 +634,8 @@ class _Training:
         self.device = run.device
         self.rows = batch_indices(u.shape[0], h["batch_size"], run.generator, run.device)
         G, D = model.generator, model.discriminator
-        self.opt_g, self.opt_d = _optimizer(G.parameters(), h), _optimizer(D.parameters(), h)
+        self.opt_g = _optimizer(G.parameters(), h, h["lr"])
+        self.opt_d = _optimizer(D.parameters(), h, h["lr_d"])
         factor = _linear_decay(run.steps, h["decay"])
         self.schedules = [LambdaLR(o, factor) for o in (self.opt_g, self.opt_d)]
         self.ema = get_ema_multi_avg_fn(h["ema"])
@@ -590,15 +680,18 @@ class _Training:
         real, onehot, z = self.draw()
         with torch.no_grad():
             fake = G(z, onehot)
-        if h["r1"] > 0:  # the R1 penalty reuses the forward pass on the real batch
+        # R1 every r1_every-th step, with γ scaled up to match ("lazy" regularisation)
+        penalise = h["r1"] > 0 and i % h["r1_every"] == 0
+        if penalise:  # the R1 penalty reuses the forward pass on the real batch
             real.requires_grad_(True)
         a_real = D(real, onehot)
         d_loss = discriminator_loss(a_real, D(fake, onehot), loss)
         total = d_loss
         if loss == "wgan-gp":
             total = total + h["gp"] * gradient_penalty(D, real, fake, onehot)
-        if h["r1"] > 0:  # r1_penalty(D, real, onehot), without a second forward pass
-            total = total + self.r1_gamma(i) / 2 * _r1_from(a_real, real)
+        if penalise:  # r1_penalty(D, real, onehot), without a second forward pass
+            gamma = self.r1_gamma(i) * h["r1_every"]
+            total = total + gamma / 2 * _r1_from(a_real, real)
         self.opt_d.zero_grad(set_to_none=True)
         total.backward()
         self.opt_d.step()
@@ -609,8 +702,13 @@ class _Training:
     def generator_step(self) -> Tensor:
         """One update of the generator on fresh latents; returns its loss."""
         G, D = self.model.generator, self.model.discriminator
-        _, onehot, z = self.draw()
-        g_loss = generator_loss(D(G(z, onehot), onehot), self.h["loss"])
+        real, onehot, z = self.draw()
+        if self.h["feature_matching"]:
+            with torch.no_grad():
+                target = D.features(real, onehot).mean(0)
+            g_loss = (D.features(G(z, onehot), onehot).mean(0) - target).pow(2).sum()
+        else:
+            g_loss = generator_loss(D(G(z, onehot), onehot), self.h["loss"])
         self.opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         self.opt_g.step()
@@ -653,8 +751,11 @@ def fit(
     each on a fresh batch; the progress bar shows both losses (``D``, ``G``). ``steps`` defaults
     to ``DEFAULTS["steps"]`` (8000). Every hyper-parameter and its default is in
     :data:`DEFAULTS` (documented there); :data:`LOSS_DEFAULTS` says what each ``loss`` changes.
-    ``loss`` is ``"nonsaturating"`` (default), ``"minimax"``, ``"wgan"`` or ``"wgan-gp"``;
-    ``r1``/``r1_end`` set the R1 penalty's γ, ``gp`` WGAN-GP's λ, ``clip`` the WGAN's bound;
+    ``loss`` is ``"nonsaturating"`` (default), ``"minimax"``, ``"wgan"``, ``"wgan-gp"`` or an
+    f-GAN (``"kl"``, ``"reverse-kl"``, ``"pearson"``; see the module docstring);
+    ``r1``/``r1_end``/``r1_every`` set the R1 penalty's γ and how often it is applied, ``gp``
+    WGAN-GP's λ, ``clip`` the WGAN's bound; the stabilisers ``feature_matching``,
+    ``minibatch_std``, ``spectral_norm`` and ``lr_d`` (two time scales) are off by default;
     ``ema`` the decay of the averaged generator :meth:`GAN.sample` uses; ``n_snapshots``
     snapshots of ``snapshot_size`` samples (fixed latents, raw generator) are stored at evenly
     spaced steps, the first before training.
@@ -730,6 +831,42 @@ def train_discriminator(
     return net.eval().requires_grad_(False)
 
 
+@torch.no_grad()
+def _weight_norm_product(net: nn.Module) -> float:
+    return math.prod(
+        float(torch.linalg.matrix_norm(m.weight, ord=2))
+        for m in net.modules()
+        if isinstance(m, nn.Linear)
+    )
+
+
+def lipschitz_estimate(model: GAN, x: Tensor, labels: Tensor | None = None) -> dict[str, float]:
+    """Two bounds on the Lipschitz constant of the discriminator's output (logit or critic
+    value) as a function of the data, in data units.
+
+    ``"upper"``: the product of the largest singular values of its weight matrices, divided by
+    the data scale the model standardises with (ReLU is 1-Lipschitz, so this bounds every
+    difference quotient; spectral normalisation makes each factor about 1). ``"lower"``: the
+    largest gradient norm :math:`\\lVert \\nabla_x a(x) \\rVert` at the rows of ``x`` (any
+    gradient norm is a lower bound). A discriminator with a minibatch-std layer has no per-row
+    Lipschitz constant and is refused."""
+    if not isinstance(model, GAN):
+        raise TypeError(f"model must be a gan.GAN; got {type(model).__name__}")
+    if model.config.get("minibatch_std", False):
+        raise ValueError("with minibatch_std a row's output depends on the batch; no estimate")
+    x = check_tensor(x, "x", ndim=2)
+    if x.shape[0] == 0 or x.shape[1] != model.data_dim:
+        raise ValueError(f"x must be a non-empty (n, {model.data_dim}) tensor")
+    onehot = model.onehot(labels, x.shape[0])
+    scale = float(model.scale) if model.config["output"] == "identity" else 1.0
+    x = x.to(device=model.device, dtype=model.shift.dtype)  # float64 rows for a float32 model
+    u = model._to_unit(x).detach().requires_grad_(True)
+    with torch.enable_grad():
+        grad = _output_gradient(model.discriminator(u, onehot), u)
+    upper = _weight_norm_product(model.discriminator) / scale
+    return {"upper": upper, "lower": float(grad.norm(dim=1).max()) / scale}
+
+
 # -- shipped checkpoints ---------------------------------------------------------------------------
 def _pretrain_2d(dataset: str, loss: str | None = None) -> GAN:
     from .data import grid, ring
@@ -780,6 +917,149 @@ PRETRAINED = {
     "gan_ring_minimax": lambda: _pretrain_2d("ring", "minimax"),
     "gan_digits": _pretrain_digits,
 }
+
+
+# -- the stabiliser comparison -----------------------------------------------------------------
+#: The variants of the chapter's stabiliser table: each is the default :func:`fit` with one
+#: change (name → hyper-parameters). The JS f-GAN is the original minimax game played with the
+#: default recipe (R1, EMA, decay), so that only the game differs from the default.
+STABILISERS: dict[str, dict[str, object]] = {
+    "default": {},
+    "kl": {"loss": "kl"},
+    "reverse-kl": {"loss": "reverse-kl"},
+    "pearson": {"loss": "pearson"},
+    "js": {
+        "loss": "minimax",
+        **{k: DEFAULTS[k] for k in ("r1", "r1_end", "ema", "decay", "lr", "betas")},
+    },
+    "feature-matching": {"feature_matching": True},
+    "minibatch-std": {"minibatch_std": True},
+    "spectral-norm": {"spectral_norm": True},
+    "ttur": {"lr": 5e-4, "lr_d": 2e-3},
+}
+#: How the chapter names each variant.
+STABILISER_LABELS = {
+    "default": "non-saturating + R1 (default)",
+    "kl": "f-GAN, KL(data ‖ model)",
+    "reverse-kl": "f-GAN, KL(model ‖ data)",
+    "pearson": "f-GAN, Pearson χ²",
+    "js": "f-GAN, Jensen–Shannon (minimax)",
+    "feature-matching": "feature matching",
+    "minibatch-std": "minibatch std",
+    "spectral-norm": "spectral normalisation",
+    "ttur": "two time scales (lr_D = 4 lr_G)",
+}
+#: Where the seed-0 models of the comparison ship (generators; the discriminators of these
+#: variants too, for the Lipschitz estimate).
+STABILISER_CHECKPOINT = "gan_stabilisers"
+_WITH_DISCRIMINATOR = ("default", "spectral-norm")
+
+
+def fit_stabiliser(variant: str, dataset: str, seed: int = 0, **kwargs) -> GAN:
+    """The comparison's fit: :func:`fit` with :data:`STABILISERS` ``[variant]`` on 2 500 points
+    of the ``"ring"`` or ``"grid"`` (std 0.02, drawn with ``seed``), on the CPU."""
+    from .data import grid, ring
+
+    check_choice(variant, "variant", tuple(STABILISERS))
+    check_choice(dataset, "dataset", ("ring", "grid"))
+    make = ring if dataset == "ring" else grid
+    data = make(2500, std=0.02, seed=seed)
+    kwargs = {"device": "cpu", "progress": False, **kwargs}
+    return fit(data, seed=seed, **STABILISERS[variant], **kwargs)
+
+
+def save_stabilisers(models: dict[tuple[str, str], GAN]) -> str:
+    """Save ``{(variant, dataset): model}`` as the shipped comparison set and record its hash."""
+    from .models import _record, checkpoint_path
+
+    keep = {}
+    for (variant, dataset), model in models.items():
+        nets = ("generator_ema", "discriminator") if variant in _WITH_DISCRIMINATOR else ()
+        state = {
+            k: v.detach().cpu()
+            for k, v in model.state_dict().items()
+            if k.split(".")[0] in (*nets, "generator_ema", "shift", "scale")
+        }
+        keep[f"{variant}/{dataset}"] = {"config": dict(model.config), "state": state}
+    path = checkpoint_path(STABILISER_CHECKPOINT)
+    torch.save(keep, path)
+    return _record(STABILISER_CHECKPOINT, path)
+
+
+def load_stabilisers(device=None) -> dict[tuple[str, str], GAN]:
+    """The shipped seed-0 models of the comparison, ``{(variant, dataset): GAN}`` (hash
+    checked). Their averaged generators are trained; the discriminator is trained only for
+    ``"default"`` and ``"spectral-norm"``."""
+    from .models import _manifest, checkpoint_path, file_sha256
+
+    path = checkpoint_path(STABILISER_CHECKPOINT)
+    expected = _manifest().get(STABILISER_CHECKPOINT)
+    if expected is None or not path.is_file() or file_sha256(path) != expected:
+        raise FileNotFoundError(
+            f"{path} is missing or damaged; rebuild it with "
+            "`python benchmarks/bench_stabilisers.py --save`"
+        )
+    dev = resolve_device(device)
+    out = {}
+    for key, entry in torch.load(path, map_location="cpu", weights_only=True).items():
+        model = GAN(**entry["config"])
+        model.load_state_dict(entry["state"], strict=False)
+        variant, dataset = key.split("/")
+        out[(variant, dataset)] = model.to(dev).eval()
+    return out
+
+
+def stabiliser_results() -> list[dict]:
+    """The rows of the last ``benchmarks/bench_stabilisers.py --save`` run, shipped next to the
+    models: one dict per (variant, data set, seed) with ``modes``, ``quality`` (the
+    high-quality share), ``cpu`` (seconds) and, for the seed-0 ring models, ``lipschitz``."""
+    from .models import CHECKPOINT_DIR
+
+    path = CHECKPOINT_DIR / f"{STABILISER_CHECKPOINT}.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing; run benchmarks/bench_stabilisers.py --save")
+    return json.loads(path.read_text())["rows"]
+
+
+def summarise_stabilisers(rows: list[dict]) -> dict[tuple[str, str], dict[str, float]]:
+    """Per (variant, data set): mean, min and max over seeds of the modes covered and the
+    high-quality share, from the rows ``benchmarks/bench_stabilisers.py`` writes."""
+    if not isinstance(rows, list) or not rows:
+        raise ValueError("rows must be a non-empty list of benchmark rows")
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for row in rows:
+        if not isinstance(row, dict) or not {"variant", "dataset", "modes", "quality"} <= set(row):
+            raise ValueError(f"each row needs variant, dataset, modes and quality; got {row!r}")
+        groups.setdefault((row["variant"], row["dataset"]), []).append(row)
+    out = {}
+    for key, group in groups.items():
+        modes = [float(r["modes"]) for r in group]
+        hq = [float(r["quality"]) for r in group]
+        out[key] = {
+            "seeds": len(group),
+            "modes": sum(modes) / len(modes),
+            "modes_min": min(modes),
+            "modes_max": max(modes),
+            "quality": sum(hq) / len(hq),
+            "quality_min": min(hq),
+            "quality_max": max(hq),
+        }
+    return out
+
+
+@torch.no_grad()
+def stabiliser_samples(
+    models: dict[tuple[str, str], GAN], n: int = 1000, seed: int = 1000
+) -> dict[tuple[str, str], Tensor]:
+    """``n`` samples of each model's averaged generator, all from the same latents."""
+    n = check_int(n, "n", minimum=1, maximum=100_000)
+    seed = check_int(seed, "seed", minimum=0)
+    if not isinstance(models, dict) or not all(isinstance(m, GAN) for m in models.values()):
+        raise TypeError("models must map (variant, data set) to gan.GAN models")
+    return {
+        key: model.sample(n, generator=torch.Generator().manual_seed(seed)).cpu()
+        for key, model in models.items()
+    }
 
 
 # == moved from explore/gan.py ==

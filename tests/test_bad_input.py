@@ -632,6 +632,16 @@ EXAMPLES: dict[str, Callable] = {
     ),
     "gan.virtual_criterion": lambda: dict(log_p_data=torch.log(P3), log_p_g=torch.log(Q3), dx=1.0),
     "gan.generator_logit_gradient": lambda: dict(d=_t([0.2, 0.7]), loss="nonsaturating"),
+    "gan.fgan_terms": lambda: dict(v=V2, loss="kl"),
+    "gan.lipschitz_estimate": lambda: dict(
+        model=gan.GAN(2, latent_dim=2, hidden=(8,)), x=X8, labels=None
+    ),
+    "gan.summarise_stabilisers": lambda: dict(
+        rows=[{"variant": "default", "dataset": "ring", "modes": 8, "quality": 0.9}]
+    ),
+    "gan.stabiliser_samples": lambda: dict(
+        models={("default", "ring"): gan.GAN(2, latent_dim=2, hidden=(8,))}, n=5, seed=0
+    ),
     "gan.train_discriminator": lambda: dict(
         sample_real=lambda n: torch.linspace(-1, 1, n).reshape(n, 1),
         sample_fake=lambda n: torch.linspace(0, 2, n).reshape(n, 1),
@@ -1130,6 +1140,9 @@ COVERED_ELSEWHERE = {
     "diffusion.fit": "the fit contract tests (issue #21 item 1)",
     "flows.fit": "the fit contract tests",
     "gan.fit": "the fit contract tests",
+    "gan.fit_stabiliser": "a full-length gan.fit: tests/test_gan.py checks its arguments",
+    "gan.save_stabilisers": "writes the shipped checkpoint: tests/test_gan.py",
+    "gan.load_stabilisers": "reads the shipped checkpoint: tests/test_gan.py",
     "vae.fit": "the fit contract tests",
     "zoo.fit_autoregressive": "the fit contract tests (empty data included)",
     "zoo.fit_score": "the fit contract tests",

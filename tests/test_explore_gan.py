@@ -74,6 +74,39 @@ def test_training_explorer_keeps_the_contract():
     )
 
 
+def _fake_stabilisers():
+    models = {
+        (v, d): gan.GAN(2, latent_dim=2, hidden=[8])
+        for v in ("default", "kl")
+        for d in ("ring", "grid")
+    }
+    rows = [
+        {"variant": v, "dataset": d, "seed": s, "modes": 8 - s, "quality": 0.5 + 0.1 * s}
+        for (v, d) in models
+        for s in range(3)
+    ]
+    return gan.stabiliser_samples(models, n=50), gan.summarise_stabilisers(rows)
+
+
+def test_stabiliser_figure_title_and_summary():
+    samples, summary = _fake_stabilisers()
+    assert summary[("kl", "grid")]["modes"] == pytest.approx(7.0)
+    assert summary[("kl", "grid")]["quality_max"] == pytest.approx(0.7)
+    fig = ex.stabiliser_figure(samples, summary, "kl", "grid")
+    assert "modes 7.0/25" in fig.layout.title.text and "60.0 %" in fig.layout.title.text
+    assert len(fig.data[0].x) == 50
+    go.Figure(fig.to_plotly_json())
+
+
+def test_stabiliser_explorer_keeps_the_contract():
+    samples, summary = _fake_stabilisers()
+    check_explorer(
+        lambda mode: ex.stabiliser_explorer(samples, summary, mode=mode),
+        max_frames=100,
+        max_bytes=3_000_000,
+    )
+
+
 def test_live_update_budget():
     """≤ 30 ms per redraw of the C(G) explorer (the median of a few, one thread)."""
     ex.criterion_figure(1.0, 1.0)  # warm the cache for this σ

@@ -49,10 +49,158 @@ def test_discriminator_loss_is_binary_cross_entropy():
 
 
 def test_losses_stay_finite_for_confident_discriminators():
+    # Logit losses (the f-GANs' exponentials are meant to be large for large outputs).
     big = t64([-900.0, 900.0])
     assert math.isfinite(float(gan.discriminator_loss(big, -big)))
-    for loss in gan.LOSSES:
+    for loss in ("minimax", "nonsaturating", "wgan", "wgan-gp"):
         assert math.isfinite(float(gan.generator_loss(big, loss)))
+
+
+# -- f-GANs: the bound of eq-gan-fgan-bound on a three-point space, exactly ---------------------
+# P = (1/2, 1/4, 1/4) and Q = (1/4, 1/4, 1/2): a batch of four rows represents each exactly,
+# so batch means are expectations and the negated discriminator loss is the bound itself.
+P3, Q3 = np.array([0.5, 0.25, 0.25]), np.array([0.25, 0.25, 0.5])
+REAL_ROWS, FAKE_ROWS = [0, 0, 1, 2], [0, 1, 2, 2]
+F_OF_U = {  # f from the divergences chapter's table, written independently of the code
+    "kl": lambda u: u * np.log(u),
+    "reverse-kl": lambda u: -np.log(u),
+    "pearson": lambda u: (u - 1) ** 2,
+}
+T_STAR_TO_V = {  # T* = f'(r), and the network output v with g_f(v) = T*
+    "kl": lambda r: 1 + np.log(r),
+    "reverse-kl": lambda r: np.log(r),  # T* = -1/r = -exp(-v)
+    "pearson": lambda r: 2 * (r - 1),
+}
+
+
+@pytest.mark.parametrize("loss", sorted(gan.F_DIVERGENCES))
+def test_fgan_bound_is_tight_at_the_optimal_critic(loss):
+    r = P3 / Q3
+    divergence = float(np.sum(Q3 * F_OF_U[loss](r)))
+    reference = {
+        "kl": stats.entropy(P3, Q3),
+        "reverse-kl": stats.entropy(Q3, P3),
+        "pearson": float(np.sum((P3 - Q3) ** 2 / Q3)),
+    }[loss]
+    assert divergence == pytest.approx(reference, abs=1e-14)
+    v = t64(T_STAR_TO_V[loss](r))
+    bound = -float(gan.discriminator_loss(v[REAL_ROWS], v[FAKE_ROWS], loss))
+    assert bound == pytest.approx(divergence, abs=1e-12)
+    for shift in (-0.3, 0.2):  # any other critic falls short
+        other = v + shift * t64([1.0, -1.0, 0.5])
+        assert -float(gan.discriminator_loss(other[REAL_ROWS], other[FAKE_ROWS], loss)) < bound
+
+
+@pytest.mark.parametrize("loss", sorted(gan.F_DIVERGENCES))
+@given(st.floats(-3, 2))
+@FAST
+def test_fgan_conjugate_is_the_numerical_supremum(loss, v):
+    T, fstar = (float(a) for a in gan.fgan_terms(t64([v]), loss))
+    res = optimize.minimize_scalar(
+        lambda w: -(math.exp(w) * T - F_OF_U[loss](math.exp(w))),
+        bounds=(-30, 30),
+        method="bounded",
+        options={"xatol": 1e-12},
+    )
+    assert fstar == pytest.approx(-res.fun, abs=1e-7, rel=1e-7)
+    assert float(gan.generator_loss(t64([v, v]), loss)) == pytest.approx(-fstar, abs=1e-12)
+
+
+def test_fgan_terms_bad_arguments():
+    with pytest.raises(ValueError, match="loss"):
+        gan.fgan_terms(t64([0.0]), "nonsaturating")
+    with pytest.raises(ValueError, match="NaN"):
+        gan.fgan_terms(t64([math.nan]), "kl")
+
+
+# -- stabilisers ----------------------------------------------------------------------------------
+def test_minibatch_std_feeds_the_batch_spread_to_the_last_layer():
+    model = gan.GAN(2, latent_dim=2, hidden=(8, 8), minibatch_std=True)
+    D = model.discriminator
+    x = torch.randn(6, 2, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        h = D.features(x).numpy().astype(np.float64)
+        last = D.net[-1]
+        spread = np.sqrt(h.var(axis=0) + 1e-8).mean()  # NumPy's population variance
+        want = (
+            h @ last.weight[:, :8].numpy().T
+            + spread * last.weight[:, 8].numpy()
+            + last.bias.numpy()
+        )
+        got = model.discriminate(x).numpy()
+    np.testing.assert_allclose(got, want[:, 0], atol=1e-5)
+    # a row's output depends on the rest of its batch
+    with torch.no_grad():
+        other = model.discriminate(torch.cat([x[:1], 5 * x[1:]]))[0]
+    assert abs(float(other) - float(got[0])) > 1e-6
+    assert last.in_features == 9
+
+
+def test_feature_matching_and_two_time_scales(small_ring):
+    model = tiny_fit(small_ring, steps=30, feature_matching=True, lr=5e-4, lr_d=2e-3)
+    assert torch.isfinite(model.sample(50)).all()
+    h = gan._hyper({"lr": 5e-4, "lr_d": 2e-3})
+    from companion.models import FitRun
+
+    run = FitRun(10, 0, torch.device("cpu"), False, small_ring, torch.Generator().manual_seed(0))
+    training = gan._Training(gan._build(small_ring, h, 0, run.device), small_ring, None, h, run)
+    assert training.opt_g.param_groups[0]["lr"] == 5e-4
+    assert training.opt_d.param_groups[0]["lr"] == 2e-3
+    # the generator's loss under feature matching: the squared distance between the mean
+    # last-hidden features of a real and a generated batch (computed here with NumPy)
+    h_fm = gan._hyper({"feature_matching": True})
+    training = gan._Training(
+        gan._build(small_ring, h_fm, 0, run.device), small_ring, None, h_fm, run
+    )
+    batch = training.draw()
+    training.draw = lambda: batch
+    D, G = training.model.discriminator, training.model.generator
+    with torch.no_grad():
+        f_real = D.features(batch[0]).numpy().astype(np.float64)
+        f_fake = D.features(G(batch[2])).numpy().astype(np.float64)
+    want = np.sum((f_real.mean(0) - f_fake.mean(0)) ** 2)
+    before = [p.detach().clone() for p in D.parameters()]
+    assert float(training.generator_step()) == pytest.approx(want, rel=1e-5)
+    assert all(torch.equal(a, b) for a, b in zip(before, D.parameters(), strict=True))
+
+
+def test_lipschitz_estimate_brackets_difference_quotients():
+    gen = torch.Generator().manual_seed(1)
+    for spectral in (False, True):
+        model = gan.GAN(2, latent_dim=2, hidden=(16, 16), spectral_norm=spectral)
+        with torch.no_grad():
+            model.scale.fill_(2.0)
+            for _ in range(30):  # let the power iteration settle
+                model.discriminate(torch.randn(4, 2, generator=gen))
+        model.eval()
+        x = torch.randn(200, 2, generator=gen)
+        est = gan.lipschitz_estimate(model, x)
+        y = x + 0.3 * torch.randn(200, 2, generator=gen)
+        with torch.no_grad():
+            quotients = (model.discriminate(x) - model.discriminate(y)).abs() / (x - y).norm(dim=1)
+        assert float(quotients.max()) <= est["upper"] + 1e-6
+        assert est["lower"] <= est["upper"] + 1e-6
+        # the gradient norm by central differences at the first row
+        e, x0 = 1e-3, x[:1].double()
+        model.double()
+        with torch.no_grad():
+            g = [
+                (model.discriminate(x0 + e * d) - model.discriminate(x0 - e * d)) / (2 * e)
+                for d in torch.eye(2, dtype=torch.float64)
+            ]
+        model.float()
+        assert float(torch.cat(g).norm()) <= est["lower"] + 1e-4
+        if spectral:  # every layer has spectral norm ~1, so the bound is ~1/scale
+            assert est["upper"] == pytest.approx(0.5, rel=0.05)
+
+
+def test_lipschitz_estimate_bad_arguments():
+    with pytest.raises(TypeError, match="GAN"):
+        gan.lipschitz_estimate(torch.nn.Linear(2, 1), torch.zeros(3, 2))
+    with pytest.raises(ValueError, match="minibatch_std"):
+        gan.lipschitz_estimate(gan.GAN(2, latent_dim=2, minibatch_std=True), torch.zeros(3, 2))
+    with pytest.raises(ValueError, match="columns|non-empty"):
+        gan.lipschitz_estimate(gan.GAN(2, latent_dim=2), torch.zeros(3, 3))
 
 
 @given(st.floats(-30, 30))
@@ -289,6 +437,10 @@ def test_save_and_load_keep_samples_and_snapshots(small_ring, tmp_path):
         ({"r1_end": 0.0}, ValueError, "r1_end"),
         ({"n_critic": 0}, ValueError, "n_critic"),
         ({"decay": "yes"}, TypeError, "decay"),
+        ({"lr_d": -1e-3}, ValueError, "lr"),
+        ({"minibatch_std": 1}, TypeError, "minibatch_std"),
+        ({"feature_matching": "on"}, TypeError, "feature_matching"),
+        ({"loss": "hellinger"}, ValueError, "loss"),
         ({"batch": 3}, TypeError, "unknown"),
         ({"steps": 0}, ValueError, "steps"),
         ({"seed": -1}, ValueError, "seed"),

@@ -36,6 +36,8 @@ __all__ = [
     "dstar_figure",
     "training_figure",
     "training_explorer",
+    "stabiliser_figure",
+    "stabiliser_explorer",
     "critic_figure",
     "digits_figure",
     "gda_figure",
@@ -256,6 +258,57 @@ def training_explorer(runs: dict, mode: str | None = None):
         Slider("k", 0, n - 1, value=n - 1, steps=n, label="snapshot", fmt=".0f"),
         mode=mode,
         height=520,
+    )
+
+
+# -- the stabiliser comparison --------------------------------------------------------------------
+def stabiliser_figure(samples: dict, summary: dict, variant: str, dataset: str) -> go.Figure:
+    """Samples of the seed-0 model of one variant (:func:`companion.gan.stabiliser_samples`)
+    with the modes, titled with that variant's scores over seeds
+    (:func:`companion.gan.summarise_stabilisers`)."""
+    pts = np.asarray(samples[(variant, dataset)])
+    centers = centers_for(dataset).numpy()
+    s = summary[(variant, dataset)]
+    lim = 3.0 if dataset == "ring" else 5.5
+    traces = [
+        points(
+            pts[:, 0].round(3).tolist(),
+            pts[:, 1].round(3).tolist(),
+            dict(size=3, opacity=0.5, color=OKABE_ITO[0]),
+            "G(z), seed 0",
+            showlegend=True,
+        ),
+        points(
+            centers[:, 0].tolist(),
+            centers[:, 1].tolist(),
+            dict(symbol="x", size=9, color=OKABE_ITO[5]),
+            "modes",
+            showlegend=True,
+        ),
+    ]
+    title = (
+        f"{gan.STABILISER_LABELS[variant]}: modes {s['modes']:.1f}/{len(centers)}, "
+        f"high quality {100 * s['quality']:.1f} % (mean of {s['seeds']} seeds)"
+    )
+    layout = dict(
+        title=dict(text=title, font=dict(size=14)),
+        xaxis=dict(range=[-lim, lim], title="x₁"),
+        yaxis=dict(range=[-lim, lim], scaleanchor="x", title="x₂"),
+        legend=legend(x=0.5, y=-0.15, orientation="h", xanchor="center", yanchor="top"),
+        hovermode=False,
+    )
+    return figure(traces, layout)
+
+
+def stabiliser_explorer(samples: dict, summary: dict, mode: str | None = None):
+    """Choose a variant and a data set; see its seed-0 samples and its scores over seeds."""
+    variants = list(dict.fromkeys(v for v, _ in samples))
+    return interactive(
+        functools.partial(stabiliser_figure, samples, summary),
+        Choice("variant", variants, value=variants[0], label="variant"),
+        Choice("dataset", ["ring", "grid"], value="ring", label="data set"),
+        mode=mode,
+        height=560,
     )
 
 
