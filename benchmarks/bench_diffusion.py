@@ -83,7 +83,7 @@ def main() -> None:
         )
         print(f"\n{name}: noise floor SW2 = {floor:.4f}")
         print(
-            f"  fit ({'1000' if args.quick else 'default 10 000'} steps): "
+            f"  fit ({'1000' if args.quick else 'default 20 000'} steps): "
             f"cpu {cpu:.1f} s, wall {wall:.1f} s"
         )
         models = {"default fit": model}
