@@ -1,9 +1,9 @@
 """CPU threads on a shared machine: the diffusion chapter's training cell in three settings.
 
-The heaviest cell of a model chapter is ``diffusion.fit(ring, seed=0)`` (the diffusion chapter
-trains 10 000 Adam steps live). Each run starts a fresh Python process that calls
-``companion.setup()`` (which picks the thread count, see ``companion.device.choose_threads``)
-and times the fit alone, in three settings:
+The heaviest cell of a model chapter is ``diffusion.fit(ring, seed=0)`` (20 000 Adam steps by
+default; the diffusion chapter trains 1 000 of them live and loads the full fit's checkpoint).
+Each run starts a fresh Python process that calls ``companion.setup()`` (which picks the thread
+count, see ``companion.device.choose_threads``) and times the fit alone, in three settings:
 
 (a) as the machine is now ("quiet": nothing of ours competes; the load average is printed,
     because on a shared machine quiet is not silent);

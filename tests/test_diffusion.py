@@ -467,12 +467,14 @@ def test_bad_input():
 
 
 def test_fit_default_steps(monkeypatch):
-    """The default fit runs 10 000 steps (what benchmarks/bench_diffusion.py measures against the
-    noise floor); the training loop is stubbed out, so nothing is trained here."""
+    """The default fit runs 20 000 steps with hidden layers of 128 (what benchmarks/
+    bench_quality.py scores and the chapter quotes); the training loop is stubbed out, so nothing
+    is trained here."""
     seen = {}
     monkeypatch.setattr(df, "train", lambda step, steps, **kw: seen.setdefault("steps", steps))
-    df.fit(data.ring(64, seed=0), progress=False, device="cpu")
-    assert seen["steps"] == 10_000
+    model = df.fit(data.ring(64, seed=0), progress=False, device="cpu")
+    assert seen["steps"] == 20_000
+    assert model.config["hidden"] == 128 and model.net.inp.out_features == 128
 
 
 def test_pretrained_registry_names():
