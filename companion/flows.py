@@ -422,14 +422,17 @@ def nll(model: Flow, x: Tensor) -> Tensor:
     return -model.log_prob(x).mean()
 
 
-#: Every default of :func:`fit`.
+#: Every default of :func:`fit`. On the chapter's two moons (8 000 points, test NLL on 20 000
+#: fresh ones) these reach a lower NLL than zuko's RealNVP at its usual configuration, with a
+#: spread over seeds of a few thousandths of a nat (``benchmarks/bench_quality.py --parts flows``).
 DEFAULTS: dict[str, object] = {
     # number of Adam steps (mini-batches)
-    "steps": 2000,
-    # "glow" (ActNorm → LU linear → coupling per step) or "realnvp" (couplings only)
-    "kind": "glow",
-    # number of flow steps K
-    "layers": 4,
+    "steps": 4000,
+    # "realnvp" (couplings only) or "glow" (ActNorm → LU linear → coupling per step); on 2-D
+    # data the couplings alone train faster and more reliably across seeds
+    "kind": "realnvp",
+    # number of flow steps K (couplings, alternating the coordinates they keep)
+    "layers": 8,
     # width of each coupling's MLP
     "hidden": 64,
     # hidden layers of each coupling's MLP
@@ -454,8 +457,9 @@ def fit(
 ) -> Flow:
     """Train a :class:`Flow` on ``data`` (rows are examples) by exact maximum likelihood.
 
+    By default a RealNVP of 8 affine couplings (two hidden layers of 64 units each), trained by
     Adam with learning rate ``lr``, decayed along a cosine to 1% of it over ``steps`` (default
-    ``DEFAULTS["steps"]``, 2000) mini-batches of ``batch_size``. Every hyper-parameter (``kind``,
+    ``DEFAULTS["steps"]``, 4000) mini-batches of ``batch_size``. Every hyper-parameter (``kind``,
     ``layers``, ``hidden``, ``depth``, ``bound``, ``lr``, ``batch_size``) and its default is in
     :data:`DEFAULTS`. ActNorm layers initialise themselves from the first batch. Returns the
     model in evaluation mode, its ``history`` holding the training NLL; the caller's global
@@ -547,20 +551,9 @@ def training_data(name: str, n: int = 4000, seed: int = 0) -> Tensor:
     raise ValueError(f"name must be 'moons', 'ring' or 'swissroll'; got {name!r}")
 
 
-_PRETRAIN_STEPS = 2500
-
-
 def _pretrain(name: str) -> Flow:
-    return fit(
-        training_data(name, 8000, seed=1),
-        steps=_PRETRAIN_STEPS,
-        seed=0,
-        device="cpu",
-        progress=False,
-        kind="glow",
-        layers=6,
-        hidden=64,
-    )
+    """The chapter's flow for ``name``: the default :func:`fit` (seed 0) on 8 000 points."""
+    return fit(training_data(name, 8000, seed=1), seed=0, device="cpu", progress=False)
 
 
 #: Checkpoints shipped with the book (``python -m companion.pretrain flow_moons`` retrains one).

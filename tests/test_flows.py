@@ -200,7 +200,9 @@ def test_log_prob_of_a_linear_flow_is_the_gaussian_density():
 def trained():
     data = moons(3000, noise=0.05, seed=0)
     with single_thread():
-        return fl.fit(data, steps=200, layers=3, hidden=32, progress=False, device="cpu")
+        return fl.fit(
+            data, steps=200, kind="glow", layers=3, hidden=32, progress=False, device="cpu"
+        )
 
 
 def test_fit_returns_a_flow_that_learns(trained):
@@ -287,7 +289,10 @@ def test_shipped_checkpoints_load_and_integrate_to_one(name):
     from companion.explore.flows import BOXES
 
     model = fl.pretrained(name, device="cpu")
-    assert model.config["kind"] == "glow"
+    # the default fit (the chapter says so): its architecture and its number of steps
+    for key in ("kind", "layers", "hidden", "depth", "bound"):
+        assert model.config[key] == fl.DEFAULTS[key], key
+    assert model.history[-1]["step"] == fl.DEFAULTS["steps"] - 1
     with single_thread():
         mass = fl.density_on_grid(model, *BOXES[name], n=300)[3]
     assert mass == pytest.approx(1.0, abs=1e-3)
