@@ -637,10 +637,10 @@ EXAMPLES: dict[str, Callable] = {
         model=gan.GAN(2, latent_dim=2, hidden=(8,)), x=X8, labels=None
     ),
     "gan.summarise_stabilisers": lambda: dict(
-        rows=[{"variant": "default", "dataset": "ring", "modes": 8, "quality": 0.9}]
+        rows=[{"variant": "base", "dataset": "ring", "modes": 8, "quality": 0.9}]
     ),
     "gan.stabiliser_samples": lambda: dict(
-        models={("default", "ring"): gan.GAN(2, latent_dim=2, hidden=(8,))}, n=5, seed=0
+        models={("base", "ring"): gan.GAN(2, latent_dim=2, hidden=(8,))}, n=5, seed=0
     ),
     "gan.train_discriminator": lambda: dict(
         sample_real=lambda n: torch.linspace(-1, 1, n).reshape(n, 1),
@@ -1143,6 +1143,7 @@ COVERED_ELSEWHERE = {
     "gan.fit_stabiliser": "a full-length gan.fit: tests/test_gan.py checks its arguments",
     "gan.save_stabilisers": "writes the shipped checkpoint: tests/test_gan.py",
     "gan.load_stabilisers": "reads the shipped checkpoint: tests/test_gan.py",
+    "gan.stabiliser_results": "no arguments; reads the shipped rows: tests/test_gan.py",
     "vae.fit": "the fit contract tests",
     "zoo.fit_autoregressive": "the fit contract tests (empty data included)",
     "zoo.fit_score": "the fit contract tests",

@@ -77,7 +77,7 @@ def test_training_explorer_keeps_the_contract():
 def _fake_stabilisers():
     models = {
         (v, d): gan.GAN(2, latent_dim=2, hidden=[8])
-        for v in ("default", "kl")
+        for v in ("base", "kl")
         for d in ("ring", "grid")
     }
     rows = [

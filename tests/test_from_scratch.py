@@ -170,7 +170,7 @@ def gan_pair(seed, n, k, width, batch, **hyper):
     """A float64 companion GAN on a ring (parameters moved off their start), plain copies of
     its two networks, its ``_Training`` loop state, the batch and the two latent draws that
     ``_Training`` uses at step 0 (drawn again here from the same seed)."""
-    h = gan._hyper({"hidden": (width,) * 3, "batch_size": batch, **hyper})
+    h = gan._hyper({"hidden": (width,) * 3, "batch_size": batch, "loss": "nonsaturating", **hyper})
     u = data.ring(n, std=0.02, seed=seed).to(F64)
     model = gan.GAN(2, latent_dim=k, hidden=[width] * 3).to(F64)
     perturb(model, seed)

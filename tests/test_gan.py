@@ -160,7 +160,7 @@ def test_feature_matching_and_two_time_scales(small_ring):
         f_fake = D.features(G(batch[2])).numpy().astype(np.float64)
     want = np.sum((f_real.mean(0) - f_fake.mean(0)) ** 2)
     before = [p.detach().clone() for p in D.parameters()]
-    assert float(training.generator_step()) == pytest.approx(want, rel=1e-5)
+    assert float(training.generator_step().detach()) == pytest.approx(want, rel=1e-5)
     assert all(torch.equal(a, b) for a, b in zip(before, D.parameters(), strict=True))
 
 
@@ -612,3 +612,70 @@ def test_snapshot_metrics_against_kdtree():
     assert gan.centers_for("grid").shape == (25, 2)
     with pytest.raises(ValueError, match="ring"):
         gan.centers_for("moons")
+
+
+# -- the shipped stabiliser comparison -----------------------------------------------------------
+def test_shipped_stabiliser_results_cover_every_variant_and_seed():
+    rows = gan.stabiliser_results()
+    keys = [(r["variant"], r["dataset"], r["seed"]) for r in rows]
+    want = {(v, d, s) for v in gan.STABILISERS for d in ("ring", "grid") for s in (0, 1, 2)}
+    assert len(keys) == len(want) and set(keys) == want
+    assert set(gan.STABILISER_LABELS) == set(gan.STABILISERS)
+    for r in rows:
+        assert 0 <= r["modes"] <= (8 if r["dataset"] == "ring" else 25)
+        assert 0 <= r["quality"] <= 1 and r["cpu"] > 0
+    lip = {r["variant"]: r["lipschitz"] for r in rows if r.get("lipschitz") is not None}
+    assert "minibatch-std" not in lip and {"base", "spectral-norm"} <= set(lip)
+
+
+def test_shipped_stabiliser_models_match_their_recipes():
+    models = gan.load_stabilisers(device="cpu")
+    assert set(models) == {(v, d) for v in gan.STABILISERS for d in ("ring", "grid")}
+    assert models[("spectral-norm", "ring")].config["spectral_norm"] is True
+    assert models[("minibatch-std", "grid")].config.get("minibatch_std") is True
+    assert models[("base", "ring")].config.get("minibatch_std") is None
+    # The KL variant is the default fit, so its seed-0 ring model is the shipped gan_ring's
+    # training (snapshots use their own random numbers): the averaged generators are identical.
+    assert gan.DEFAULTS["loss"] == "kl" and gan.STABILISERS["kl"] == {"loss": "kl"}
+    shipped = load_pretrained("gan_ring", gan.GAN, device="cpu")
+    a = shipped.generator_ema.state_dict()
+    b = models[("kl", "ring")].generator_ema.state_dict()
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_load_stabilisers_refuses_a_damaged_file(monkeypatch):
+    import companion.models as cm
+
+    monkeypatch.setattr(cm, "_manifest", lambda: {gan.STABILISER_CHECKPOINT: "0" * 64})
+    with pytest.raises(FileNotFoundError, match="damaged"):
+        gan.load_stabilisers()
+
+
+def test_stabiliser_helpers_bad_arguments():
+    with pytest.raises(ValueError, match="variant"):
+        gan.fit_stabiliser("dropout", "ring")
+    with pytest.raises(ValueError, match="dataset"):
+        gan.fit_stabiliser("base", "moons")
+    with pytest.raises(ValueError, match="non-empty"):
+        gan.summarise_stabilisers([])
+    with pytest.raises(ValueError, match="quality"):
+        gan.summarise_stabilisers([{"variant": "base", "dataset": "ring"}])
+    with pytest.raises(TypeError, match="models"):
+        gan.stabiliser_samples({("a", "b"): torch.nn.Linear(2, 2)})
+
+
+def test_fit_stabiliser_is_the_default_fit_with_one_change():
+    small = gan.fit_stabiliser("ttur", "ring", seed=1, steps=5, hidden=(8,))
+    ring_data = ring(2500, std=0.02, seed=1)
+    direct = gan.fit(
+        ring_data,
+        seed=1,
+        steps=5,
+        hidden=(8,),
+        loss="nonsaturating",
+        lr=5e-4,
+        lr_d=2e-3,
+        progress=False,
+    )
+    for p, q in zip(small.parameters(), direct.parameters(), strict=True):
+        assert torch.equal(p, q)

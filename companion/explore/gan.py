@@ -177,15 +177,14 @@ def dstar_figure(result: dict[str, np.ndarray]) -> go.Figure:
 
 
 # -- training dynamics ----------------------------------------------------------------------------
-def _training_traces(pts, centers, steps, metrics, k: int) -> list[dict]:
-    n_modes = len(centers)
-    s = steps.tolist()
+def _samples_and_modes(pts, centers, name: str, size: int, opacity: float) -> list[dict]:
+    """Generated points and the mixture's means as crosses."""
     return [
         points(
             pts[:, 0].round(3).tolist(),
             pts[:, 1].round(3).tolist(),
-            dict(size=4, opacity=0.6, color=OKABE_ITO[0]),
-            "G(z)",
+            dict(size=size, opacity=opacity, color=OKABE_ITO[0]),
+            name,
             showlegend=True,
         ),
         points(
@@ -195,6 +194,14 @@ def _training_traces(pts, centers, steps, metrics, k: int) -> list[dict]:
             "modes",
             showlegend=True,
         ),
+    ]
+
+
+def _training_traces(pts, centers, steps, metrics, k: int) -> list[dict]:
+    n_modes = len(centers)
+    s = steps.tolist()
+    return [
+        *_samples_and_modes(pts, centers, "G(z)", 4, 0.6),
         dict(
             type="scatter",
             x=s,
@@ -270,22 +277,7 @@ def stabiliser_figure(samples: dict, summary: dict, variant: str, dataset: str) 
     centers = centers_for(dataset).numpy()
     s = summary[(variant, dataset)]
     lim = 3.0 if dataset == "ring" else 5.5
-    traces = [
-        points(
-            pts[:, 0].round(3).tolist(),
-            pts[:, 1].round(3).tolist(),
-            dict(size=3, opacity=0.5, color=OKABE_ITO[0]),
-            "G(z), seed 0",
-            showlegend=True,
-        ),
-        points(
-            centers[:, 0].tolist(),
-            centers[:, 1].tolist(),
-            dict(symbol="x", size=9, color=OKABE_ITO[5]),
-            "modes",
-            showlegend=True,
-        ),
-    ]
+    traces = _samples_and_modes(pts, centers, "G(z), seed 0", 3, 0.5)
     title = (
         f"{gan.STABILISER_LABELS[variant]}: modes {s['modes']:.1f}/{len(centers)}, "
         f"high quality {100 * s['quality']:.1f} % (mean of {s['seeds']} seeds)"
