@@ -84,6 +84,15 @@ def _gan_runs():
 
 
 @functools.cache
+def _gan_stabilisers():
+    from companion import gan
+
+    rows = gan.stabiliser_results()
+    samples = gan.stabiliser_samples(gan.load_stabilisers(device="cpu"), n=1000)
+    return samples, gan.summarise_stabilisers(rows)
+
+
+@functools.cache
 def _vae():
     from companion import models, vae
 
@@ -223,6 +232,10 @@ FIGURES: list[tuple[str, Callable[[], Callable]]] = [
     ),
     ("gan.criterion_explorer", _plain("gan", "criterion_explorer")),
     ("gan.training_explorer", lambda: functools.partial(_ex("gan").training_explorer, _gan_runs())),
+    (
+        "gan.stabiliser_explorer",
+        lambda: functools.partial(_ex("gan").stabiliser_explorer, *_gan_stabilisers()),
+    ),
     ("flows.monotone_explorer", _plain("flows", "monotone_explorer")),
     ("flows.layers_explorer", lambda: functools.partial(_ex("flows").layers_explorer, _flows())),
     ("flows.density_explorer", lambda: functools.partial(_ex("flows").density_explorer, _flows())),
