@@ -269,10 +269,25 @@ def training_explorer(runs: dict, mode: str | None = None):
 
 
 # -- the stabiliser comparison --------------------------------------------------------------------
+#: Button labels of the stabiliser figure (nine must fit in one row) → variant names.
+BUTTONS = {
+    "base": "base",
+    "KL": "kl",
+    "rev. KL": "reverse-kl",
+    "χ²": "pearson",
+    "JS": "js",
+    "feat. match": "feature-matching",
+    "mb std": "minibatch-std",
+    "spec. norm": "spectral-norm",
+    "TTUR": "ttur",
+}
+
+
 def stabiliser_figure(samples: dict, summary: dict, variant: str, dataset: str) -> go.Figure:
     """Samples of the seed-0 model of one variant (:func:`companion.gan.stabiliser_samples`)
     with the modes, titled with that variant's scores over seeds
     (:func:`companion.gan.summarise_stabilisers`)."""
+    variant = BUTTONS.get(variant, variant)  # a button label or a variant name
     pts = np.asarray(samples[(variant, dataset)])
     centers = centers_for(dataset).numpy()
     s = summary[(variant, dataset)]
@@ -284,9 +299,11 @@ def stabiliser_figure(samples: dict, summary: dict, variant: str, dataset: str) 
     )
     layout = dict(
         title=dict(text=title, font=dict(size=14)),
-        xaxis=dict(range=[-lim, lim], title="x₁"),
-        yaxis=dict(range=[-lim, lim], scaleanchor="x", title="x₂"),
-        legend=legend(x=0.5, y=-0.15, orientation="h", xanchor="center", yanchor="top"),
+        # equal scales by shrinking the plotting area (constrain="domain"), not by widening a
+        # range, so every frame keeps exactly the ranges it was drawn with
+        xaxis=dict(range=[-lim, lim], title="x₁", constrain="domain"),
+        yaxis=dict(range=[-lim, lim], scaleanchor="x", title="x₂", constrain="domain"),
+        legend=legend(x=1.0, y=1.0, xanchor="right"),
         hovermode=False,
     )
     return figure(traces, layout)
@@ -294,10 +311,12 @@ def stabiliser_figure(samples: dict, summary: dict, variant: str, dataset: str) 
 
 def stabiliser_explorer(samples: dict, summary: dict, mode: str | None = None):
     """Choose a variant and a data set; see its seed-0 samples and its scores over seeds."""
-    variants = list(dict.fromkeys(v for v, _ in samples))
+    present = {v for v, _ in samples}
+    buttons = [b for b, v in BUTTONS.items() if v in present]
+    buttons += [v for v in dict.fromkeys(v for v, _ in samples) if v not in BUTTONS.values()]
     return interactive(
         functools.partial(stabiliser_figure, samples, summary),
-        Choice("variant", variants, value=variants[0], label="variant"),
+        Choice("variant", buttons, value=buttons[0], label="variant"),
         Choice("dataset", ["ring", "grid"], value="ring", label="data set"),
         mode=mode,
         height=560,
