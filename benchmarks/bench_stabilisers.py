@@ -41,23 +41,19 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from companion import gan  # noqa: E402
-from companion.data import grid, mode_coverage, ring  # noqa: E402
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
-STD = 0.02
+from bench_gan import STD, score  # noqa: E402  (the protocol of bench_gan.py)
+
+from companion import gan  # noqa: E402
+from companion.data import grid, ring  # noqa: E402
+
 #: Where the rows go: next to the shipped models, which the chapter reads them with.
 OUT = ROOT / "companion" / "checkpoints" / f"{gan.STABILISER_CHECKPOINT}.json"
 
 
-def score(model: gan.GAN, dataset: str, seed: int) -> dict[str, float]:
-    """Modes covered and high-quality share of 2 500 samples (sampling seed 1000 + seed)."""
-    samples = model.sample(2500, generator=torch.Generator().manual_seed(1000 + seed))
-    modes, quality = mode_coverage(samples, gan.centers_for(dataset), STD)
-    return {"modes": modes, "quality": quality}
-
-
 def lipschitz(model: gan.GAN, dataset: str) -> dict[str, float] | None:
-    if model.config.get("minibatch_std", False):
+    if model.discriminator.minibatch_std:
         return None
     make = ring if dataset == "ring" else grid
     return gan.lipschitz_estimate(model, make(2000, std=STD, seed=0))

@@ -311,17 +311,17 @@ class _MLP(nn.Module):
             layers.append(nn.Sigmoid())
         self.net = nn.Sequential(*layers)
 
+    @staticmethod
+    def _joined(x: Tensor, onehot: Tensor | None) -> Tensor:
+        return x if onehot is None else torch.cat([x, onehot], dim=1)
+
     def features(self, x: Tensor, onehot: Tensor | None = None) -> Tensor:
         """The last hidden layer's activations (what feature matching compares)."""
-        if onehot is not None:
-            x = torch.cat([x, onehot], dim=1)
-        return self.net[:-1](x)
+        return self.net[:-1](self._joined(x, onehot))
 
     def forward(self, x: Tensor, onehot: Tensor | None = None) -> Tensor:
         if not self.minibatch_std:
-            if onehot is not None:
-                x = torch.cat([x, onehot], dim=1)
-            return self.net(x)
+            return self.net(self._joined(x, onehot))
         h = self.features(x, onehot)
         # √(var + 1e-8): a feature that is constant over the batch (a dead ReLU) has std 0,
         # where the square root's derivative is infinite.
@@ -392,6 +392,8 @@ class GAN(GenerativeModel):
             spectral_norm=spectral_norm,
             n_snapshots=n_snapshots,
             snapshot_size=snapshot_size,
+            # stored only when set, so a model without it saves the same config as before the
+            # option existed (and its checkpoint the same bytes)
             **({"minibatch_std": True} if minibatch_std else {}),
         )
         self.data_dim, self.latent_dim, self.n_classes = data_dim, latent_dim, n_classes
@@ -858,7 +860,7 @@ def lipschitz_estimate(model: GAN, x: Tensor, labels: Tensor | None = None) -> d
     Lipschitz constant and is refused."""
     if not isinstance(model, GAN):
         raise TypeError(f"model must be a gan.GAN; got {type(model).__name__}")
-    if model.config.get("minibatch_std", False):
+    if model.discriminator.minibatch_std:
         raise ValueError("with minibatch_std a row's output depends on the batch; no estimate")
     x = check_tensor(x, "x", ndim=2)
     if x.shape[0] == 0 or x.shape[1] != model.data_dim:
@@ -874,17 +876,23 @@ def lipschitz_estimate(model: GAN, x: Tensor, labels: Tensor | None = None) -> d
 
 
 # -- shipped checkpoints ---------------------------------------------------------------------------
-def _pretrain_2d(dataset: str, loss: str | None = None) -> GAN:
+def _mixture_data(dataset: str, seed: int) -> Tensor:
+    """The 2 500 training points (std 0.02) of the ``"ring"`` or ``"grid"`` drawn with ``seed``:
+    the data of the shipped 2-D GANs and of the stabiliser comparison."""
     from .data import grid, ring
 
-    make = ring if dataset == "ring" else grid
+    check_choice(dataset, "dataset", ("ring", "grid"))
+    return (ring if dataset == "ring" else grid)(2500, std=0.02, seed=seed)
+
+
+def _pretrain_2d(dataset: str, loss: str | None = None) -> GAN:
     # The saturating (minimax) run keeps the recipe it was shipped with before the defaults
     # changed (2 500 steps of 256, 16-D latent): the chapter shows how that loss collapses.
     hyper = {} if loss is None else {"loss": loss}
     if loss == "minimax":
         hyper |= {"latent_dim": 16, "batch_size": 256, "r1_end": 0.01, "steps": 2500}
     return fit(
-        make(2500, std=0.02, seed=0),
+        _mixture_data(dataset, 0),
         seed=0,
         device="cpu",
         progress=False,
@@ -967,14 +975,9 @@ _WITH_DISCRIMINATOR = ("base", "spectral-norm")
 def fit_stabiliser(variant: str, dataset: str, seed: int = 0, **kwargs) -> GAN:
     """The comparison's fit: :func:`fit` with :data:`STABILISERS` ``[variant]`` on 2 500 points
     of the ``"ring"`` or ``"grid"`` (std 0.02, drawn with ``seed``), on the CPU."""
-    from .data import grid, ring
-
     check_choice(variant, "variant", tuple(STABILISERS))
-    check_choice(dataset, "dataset", ("ring", "grid"))
-    make = ring if dataset == "ring" else grid
-    data = make(2500, std=0.02, seed=seed)
     kwargs = {"device": "cpu", "progress": False, **kwargs}
-    return fit(data, seed=seed, **STABILISERS[variant], **kwargs)
+    return fit(_mixture_data(dataset, seed), seed=seed, **STABILISERS[variant], **kwargs)
 
 
 def save_stabilisers(models: dict[tuple[str, str], GAN]) -> str:
@@ -983,11 +986,10 @@ def save_stabilisers(models: dict[tuple[str, str], GAN]) -> str:
 
     keep = {}
     for (variant, dataset), model in models.items():
-        nets = ("generator_ema", "discriminator") if variant in _WITH_DISCRIMINATOR else ()
+        kept = ("generator_ema", "shift", "scale")
+        kept += ("discriminator",) if variant in _WITH_DISCRIMINATOR else ()
         state = {
-            k: v.detach().cpu()
-            for k, v in model.state_dict().items()
-            if k.split(".")[0] in (*nets, "generator_ema", "shift", "scale")
+            k: v.detach().cpu() for k, v in model.state_dict().items() if k.split(".")[0] in kept
         }
         keep[f"{variant}/{dataset}"] = {"config": dict(model.config), "state": state}
     path = checkpoint_path(STABILISER_CHECKPOINT)
